@@ -1,0 +1,48 @@
+"""Where things live: raw records, processed windows and outputs.
+
+Every default can be overridden by an argument; the project root is the folder that holds ``pyproject.toml``
+next to the ``ecgutils`` package (or the current directory when the package is installed elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Environment variable naming a local copy of PhysioNet (a folder holding ``mitdb/`` and ``nstdb/``).
+MIRROR_ENV = "ECG_DATA_MIRROR"
+#: Environment variable that moves the whole ``data/`` and ``outputs/`` tree (e.g. for tests).
+ROOT_ENV = "ECG_PROJECT_ROOT"
+
+
+def project_root() -> Path:
+    """Return the project root folder.
+
+    ``$ECG_PROJECT_ROOT`` wins; otherwise the parent of the package when it holds ``pyproject.toml``
+    (an editable install or a checkout), else the current working directory.
+    """
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve().parents[1]
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+def raw_dir() -> Path:
+    """Folder of the raw PhysioNet databases (``data/raw/mitdb``, ``data/raw/nstdb``)."""
+    return project_root() / "data" / "raw"
+
+
+def processed_dir() -> Path:
+    """Folder of the processed window store (``data/processed``)."""
+    return project_root() / "data" / "processed"
+
+
+def outputs_dir(kind: str | None = None) -> Path:
+    """``outputs/`` or one of its sub-folders ``csv``, ``plots``, ``models``, ``notebooks``; created on demand."""
+    base = project_root() / "outputs"
+    path = base / kind if kind else base
+    path.mkdir(parents=True, exist_ok=True)
+    return path
