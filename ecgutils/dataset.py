@@ -256,3 +256,24 @@ def load_dataset(profile: str = "quick", root: str | Path | None = None, path: s
         sets[name] = SplitData(ws, a["gaussian"], a["real"], a["real_kind"], a["real_snr"], a["gaussian_snr"],
                                a["lo"], a["span"])
     return Dataset(folder, manifest, **sets)
+
+
+def split_table(ds: Dataset):
+    """Per set: records, windows, beats, hours of ECG and the share of positive classifier segments.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    from .windows import cut_segments
+
+    rows = []
+    for name in ("train", "val", "test"):
+        ws = ds[name].windows
+        _, lab, _, _ = cut_segments(ws.x[:, :ws.length], ws.beat_lists())
+        rows.append({"set": name, "records": " ".join(dict.fromkeys(ws.record)), "n_records": len(set(ws.record)),
+                     "windows": len(ws), "hours": len(ws) * ws.length / ws.fs / 3600, "beats": len(ws.beat_pos),
+                     "segments": len(lab), "R-peak segments %": 100 * lab.mean() if len(lab) else float("nan")})
+    return pd.DataFrame(rows).set_index("set")

@@ -1,0 +1,165 @@
+"""The figures the notebooks show. Each function draws on new axes (or ``ax``) and returns the figure;
+:func:`save` writes it to ``outputs/plots/`` without leaving a half-written file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import paths
+
+#: Colours used throughout, so a noise type or model has one colour in every figure.
+COLORS = {"clean": "#222222", "noisy": "#bbbbbb", "lstm": "#d62728", "cnn": "#1f77b4", "bandpass": "#2ca02c",
+          "identity": "#7f7f7f", "gru": "#d62728", "xqrs": "#1f77b4", "gaussian": "#9467bd", "bw": "#8c564b",
+          "em": "#e377c2", "ma": "#17becf", "mixed": "#bcbd22"}
+
+
+def save(fig, name: str, folder: str | Path | None = None, dpi: int = 110) -> Path:
+    """Save ``fig`` as ``outputs/plots/<name>.png`` (write to a temporary file, then rename)."""
+    folder = Path(folder) if folder is not None else paths.outputs_dir("plots")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    tmp = folder / f".{name}.tmp.png"
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def plot_record(signal: np.ndarray, fs: float, beats=None, symbols=None, start_s: float = 0.0,
+                seconds: float = 10.0, title: str = "", ax=None):
+    """A stretch of a record in mV with its reference beats marked by their symbols."""
+    fig, ax = _axes(ax, (12, 3))
+    a, b = int(start_s * fs), int((start_s + seconds) * fs)
+    t = np.arange(a, b) / fs
+    ax.plot(t, signal[a:b], color=COLORS["clean"], lw=0.8)
+    if beats is not None:
+        sel = (beats >= a) & (beats < b)
+        ax.plot(beats[sel] / fs, signal[beats[sel]], "v", color="C3", ms=6, label="reference beat")
+        if symbols is not None:
+            for s, sym in zip(beats[sel], np.asarray(symbols)[sel]):
+                ax.annotate(sym, (s / fs, signal[s]), xytext=(0, 8), textcoords="offset points", ha="center")
+        ax.legend(loc="upper right")
+    ax.set(xlabel="time (s)", ylabel="mV", title=title)
+    return fig
+
+
+def plot_noise_gallery(clean: np.ndarray, noises: dict, fs: float, seconds: float = 5.0):
+    """A grid: one row per noise kind, one column per SNR. ``noises[kind][snr]`` is the noise (mV) for ``clean``."""
+    kinds = list(noises)
+    snrs = list(noises[kinds[0]])
+    fig, axes = plt.subplots(len(kinds), len(snrs), figsize=(3.2 * len(snrs), 1.8 * len(kinds)),
+                             sharex=True, sharey="row", squeeze=False)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    for i, k in enumerate(kinds):
+        for j, s in enumerate(snrs):
+            ax = axes[i, j]
+            ax.plot(t, clean[:n] + noises[k][s][:n], color=COLORS.get(k, "C0"), lw=0.6)
+            ax.plot(t, clean[:n], color=COLORS["clean"], lw=0.5, alpha=0.6)
+            if i == 0:
+                ax.set_title(f"{s} dB")
+            if j == 0:
+                ax.set_ylabel(f"{k}\nmV")
+    for ax in axes[-1]:
+        ax.set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_denoising(t_or_fs, noisy, clean, estimates: dict | None = None, beats=None, detected=None,
+                   title: str = "", ax=None):
+    """Noisy, clean and denoised traces (mV) on one axis, with reference (and detected) R-peaks.
+
+    Parameters
+    ----------
+    t_or_fs : float or ndarray
+        Sampling rate (Hz) or the time axis (s).
+    noisy, clean : ndarray, shape (n,)
+    estimates : dict, optional
+        Model name to denoised trace.
+    beats, detected : ndarray, optional
+        Reference and detected R-peak sample indices.
+    """
+    fig, ax = _axes(ax, (12, 3.2))
+    t = np.arange(len(clean)) / t_or_fs if np.isscalar(t_or_fs) else t_or_fs
+    ax.plot(t, noisy, color=COLORS["noisy"], lw=0.8, label="noisy")
+    ax.plot(t, clean, color=COLORS["clean"], lw=0.9, label="clean")
+    for name, y in (estimates or {}).items():
+        ax.plot(t, y, color=COLORS.get(name, None), lw=0.9, alpha=0.9, label=name)
+    if beats is not None and len(beats):
+        ax.plot(t[beats], clean[beats], "v", color="k", ms=6, label="reference R")
+    if detected is not None and len(detected):
+        ref = next(iter((estimates or {"clean": clean}).values()))
+        ax.plot(t[detected], ref[detected] + 0.25, "o", mfc="none", color="C3", ms=7, label="detected R")
+    ax.set(xlabel="time (s)", ylabel="mV", title=title)
+    ax.legend(loc="upper right", ncol=6, fontsize=8)
+    return fig
+
+
+def plot_windows(clean: np.ndarray, noisy: np.ndarray, fs: float, beat_lists=None, n: int = 3, labels=None):
+    """``n`` example windows: clean under noisy, beats marked."""
+    fig, axes = plt.subplots(n, 1, figsize=(12, 2.2 * n), squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        plot_denoising(fs, noisy[i], clean[i], beats=None if beat_lists is None else beat_lists[i], ax=ax,
+                       title="" if labels is None else labels[i])
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(histories: dict, ax=None):
+    """Training and validation loss per epoch; ``histories[name]`` is a DataFrame with epoch, train_loss, val_loss."""
+    fig, ax = _axes(ax, (7, 3.5))
+    for i, (name, h) in enumerate(histories.items()):
+        c = COLORS.get(name, f"C{i}")
+        ax.plot(h["epoch"], h["train_loss"], "-", color=c, label=f"{name} train")
+        ax.plot(h["epoch"], h["val_loss"], "--", color=c, label=f"{name} validation")
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="Loss curves")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "", title: str = "",
+                ref_line: float | None = 0.0):
+    """A metric against input SNR: one line per ``hue`` value, one panel per ``col`` value.
+
+    ``table`` is a long DataFrame with columns ``snr_in`` (dB), ``y``, ``hue`` and optionally ``col``.
+    """
+    cols = [None] if col is None else list(dict.fromkeys(table[col]))
+    fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols), 3.2), sharey=True, squeeze=False)
+    for ax, c in zip(axes[0], cols):
+        sub = table if c is None else table[table[col] == c]
+        for i, (h, g) in enumerate(sub.groupby(hue, sort=False)):
+            g = g.sort_values("snr_in")
+            ax.plot(g["snr_in"], g[y], "o-", color=COLORS.get(h, f"C{i}"), label=h, ms=4)
+        if ref_line is not None:
+            ax.axhline(ref_line, color="k", lw=0.6)
+        ax.set(xlabel="input SNR (dB)", title=str(c) if c is not None else title)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel or y)
+    axes[0, -1].legend(fontsize=8)
+    if title and col is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(cm: np.ndarray, labels=("no R-peak", "R-peak"), title: str = "Confusion matrix", ax=None):
+    """Seaborn heatmap of a 2x2 confusion matrix (counts, with row percentages)."""
+    import seaborn as sns
+
+    fig, ax = _axes(ax, (4.2, 3.6))
+    pct = cm / np.maximum(cm.sum(1, keepdims=True), 1) * 100
+    annot = np.array([[f"{c:,}\n{p:.1f}%" for c, p in zip(rc, rp)] for rc, rp in zip(cm, pct)])
+    sns.heatmap(cm, annot=annot, fmt="", cmap="Blues", cbar=False, xticklabels=labels, yticklabels=labels, ax=ax)
+    ax.set(xlabel="predicted", ylabel="reference", title=title)
+    return fig
+
+
+def _axes(ax, size):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size)
+        return fig, ax
+    return ax.figure, ax
