@@ -42,3 +42,38 @@ def test_pipeline_names_the_failing_notebook(tmp_path):
     nbformat.write(nb, bad / "07_broken.ipynb")
     with pytest.raises(RuntimeError, match="07_broken.ipynb failed"):
         pipeline.run_notebooks("quick", folder=bad, out_dir=tmp_path / "out")
+
+
+def test_all_notebooks_run_in_order_and_export(project):
+    """The README's main job in the quick profile: 01 to 04 in order, then the exports are checked."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    done = pipeline.run_notebooks("quick", folder=ROOT / "notebooks", out_dir=project / "executed")
+    assert [p.name[:2] for p in done] == ["01", "02", "03", "04"]
+    for p in done:
+        _outputs_text(p)  # no error outputs
+    out = project / "outputs"
+    for f in ("lstm_denoiser.pt", "cnn_denoiser.pt", "gru_rpeak.pt", "gru_beat_detector.pt"):
+        payload = torch.load(out / "models" / f, weights_only=True)
+        assert payload["meta"]["profile"] == "quick"
+    csv = out / "csv"
+    win = pd.read_csv(csv / "test_windows_R_peak.csv")
+    assert {"record", "start_sample", "reference", "probability", "R_peak"} <= set(win.columns)
+    assert set(win.R_peak.unique()) <= {0, 1} and win.probability.between(0, 1).all()
+    assert set(win.record.astype(str)) == {"100", "105", "213"}
+    for rec in ("100", "105", "213"):
+        s = pd.read_csv(csv / "records" / f"{rec}_samples.csv")
+        assert list(s.columns) == ["time_s", "noisy_mV", "denoised_mV", "clean_mV", "R_peak"]
+        assert set(s.R_peak.unique()) <= {0, 1}
+        assert len(s) == 5 * 60 * 360 and s.R_peak.sum() > 100  # about 5 minutes of beats
+        assert np.isfinite(s.denoised_mV).all()
+    summary = pd.read_csv(csv / "summary_metrics.csv")
+    assert set(summary.task) == {"denoising", "R-peak detection", "window classification"}
+    den = pd.read_csv(csv / "denoising_summary.csv")
+    ident = den[(den.method == "identity") & den.snr_imp.notna()]
+    assert np.allclose(ident.snr_imp, 0.0)  # the metrics' sanity anchor
+    assert (csv / "confusion_matrix.csv").exists()
+    for name in ("04_loss_curves", "04_denoising_nstdb", "04_snr_improvement", "04_f1_vs_snr", "04_confusion_matrix"):
+        assert (out / "plots" / f"{name}.png").stat().st_size > 10_000

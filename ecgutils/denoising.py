@@ -1,0 +1,175 @@
+"""The denoising experiment of notebook 02 and the benchmark: train the LSTM and the CNN, build the test cases,
+score every denoiser on exactly the same windows.
+
+Test cases, all on test records and test-half noise only:
+
+* ``classic``: Gaussian sigma = 0.05 on the [0, 1] window scale (stored by notebook 01);
+* ``<kind>`` at ``-6 ... 24`` dB for kind in gaussian, bw, em, ma, mixed;
+* ``none``: no added noise (do no harm);
+* NSTDB: the 12 real noisy records, noisy segments, against the clean 118 / 119 (and their clean segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import filters
+from .dataset import Dataset
+from .metrics import denoising_metrics
+from .models import build_model
+from .noise import KINDS, SNR_LEVELS, NoiseBank, make_noise
+from .nstdb import LEVEL_OFFSET_DB, NSTDBCase
+from .train import TrainConfig, denoising_loss, fit, noisy_batches, predict
+
+#: Training settings per profile: quick runs in seconds, full is the project's reported model.
+TRAINING = {
+    "quick": {"epochs": 3, "patience": 3, "batch_size": 16, "max_minutes": 2},
+    "full": {"epochs": 28, "patience": 6, "batch_size": 32, "max_minutes": 18},
+}
+#: The CNN baseline trains faster per epoch; it gets a third of the LSTM's time.
+TRAINING_CNN = {"quick": TRAINING["quick"], "full": {**TRAINING["full"], "max_minutes": 6}}
+#: Noise the denoisers are trained on: every kind, SNR from -12 to 30 dB, 10 % clean windows.
+TRAIN_NOISE = {"kinds": ("gaussian", "bw", "em", "ma", "mixed"), "snr_range": (-12.0, 30.0), "clean_fraction": 0.1}
+
+
+@dataclass
+class Case:
+    """One test case: clean and noisy windows (mV) with the [0, 1] scale of each clean window."""
+
+    name: str
+    kind: str
+    snr_nominal: float
+    clean: np.ndarray
+    noisy: np.ndarray
+    span: np.ndarray
+
+
+def validation_batches(ds: Dataset, batch_size: int = 64) -> list:
+    """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise."""
+    v = ds.val
+    x = np.concatenate([v.real, v.gaussian, v.windows.x])
+    y = np.concatenate([v.windows.x] * 3)
+    return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+
+
+def train_denoiser(ds: Dataset, bank: NoiseBank, kind: str = "lstm", profile: str = "quick", seed: int = 0,
+                   name: str | None = None, model_config: dict | None = None, loss: str = "mse_scaled", freq_weight: float = 0.0,
+                   progress: bool = True, **train_overrides):
+    """Train a denoiser on the training windows with fresh noise each epoch; early-stop on validation records.
+
+    Parameters
+    ----------
+    ds : Dataset
+        From :func:`ecgutils.dataset.load_dataset`.
+    bank : NoiseBank
+    kind : {"lstm", "cnn"}
+    profile : {"quick", "full"}
+        Picks epochs, batch size and time budget from :data:`TRAINING`.
+    name : str, optional
+        Checkpoint stem; default ``lstm_denoiser`` / ``cnn_denoiser``.
+    model_config : dict, optional
+        Passed to the model (e.g. ``{"layers": 3, "hidden": 96}``).
+    loss : {"mse_scaled", "mse", "mse_db"}
+        MSE scaled by each noisy window's power (default), plain MSE, or per-window MSE in dB; see
+        :func:`ecgutils.train.denoising_loss`.
+    freq_weight : float
+        Weight of the spectral loss term (0: none).
+    **train_overrides
+        Override ``epochs``, ``patience``, ``batch_size``, ``max_minutes``, ``lr``.
+
+    Returns
+    -------
+    model, history : nn.Module, pandas.DataFrame
+    """
+    settings = {**(TRAINING_CNN if kind == "cnn" else TRAINING)[profile], **train_overrides}
+    batch_size = settings.pop("batch_size")
+    name = name or f"{kind}_denoiser"
+    model = build_model(kind, seed=seed, **(model_config or {}))
+    cfg = TrainConfig(seed=seed, **settings)
+    rng = np.random.default_rng(seed)
+    clean = ds.train.windows.x
+
+    def epoch(_):
+        for x, c, _ in noisy_batches(clean, bank, rng, batch_size, **TRAIN_NOISE):
+            yield x, c
+
+    history = fit(model, epoch, validation_batches(ds), denoising_loss(loss, freq_weight), cfg, name=name, kind=kind,
+                  progress=progress, meta={"profile": profile, "dataset": ds.path.name, "loss": loss, "freq_weight": freq_weight,
+                                           "train_noise": TRAIN_NOISE})
+    return model, history
+
+
+# --------------------------------------------------------------------------------------------- cases
+def synthetic_cases(ds: Dataset, bank: NoiseBank, seed: int = 0, kinds=KINDS, levels=SNR_LEVELS) -> list[Case]:
+    """The synthetic test cases on the test windows (test-half noise), deterministic for a seed."""
+    t = ds.test
+    clean, span = t.windows.x, t.span
+    cases = [Case("classic", "gaussian sigma=0.05", float("nan"), clean, t.gaussian, span),
+             Case("none", "none", float("inf"), clean, clean.copy(), span)]
+    for i, kind in enumerate(kinds):
+        for snr in levels:
+            rng = np.random.default_rng([seed, i, int(snr) + 100])
+            noisy = clean + make_noise(clean, kind, rng, snr=snr, bank=bank, part="test")
+            cases.append(Case(f"{kind}@{snr}", kind, float(snr), clean, noisy, span))
+    return cases
+
+
+def nstdb_cases(cases: list[NSTDBCase], noisy_segments: bool = True) -> list[Case]:
+    """The NSTDB records as :class:`Case` objects (``kind`` ``nstdb`` or ``nstdb-clean``)."""
+    out = []
+    for c in cases:
+        span = c.clean.x.max(-1, keepdims=True) - c.clean.x.min(-1, keepdims=True)
+        kind = "nstdb" if noisy_segments else "nstdb-clean"
+        out.append(Case(c.name, kind, float(c.level), c.clean.x, c.noisy, span))
+    return out
+
+
+def denoisers(models: dict | None = None, fs: float = 360.0) -> dict[str, Callable]:
+    """Callables ``(n, length) mV -> (n, length) mV``: identity, band-pass, and each trained model."""
+    out = {"identity": lambda x: filters.ecg_clean(x, fs, "identity"),
+           "bandpass": lambda x: filters.ecg_clean(x, fs, "bandpass")}
+    for name, model in (models or {}).items():
+        out[name] = (lambda m: lambda x: predict(m, x.astype(np.float32)))(model)
+    return out
+
+
+def evaluate(cases: list[Case], methods: dict[str, Callable]) -> pd.DataFrame:
+    """Score every method on every case; one row per (case, method, window).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``kind``, ``snr_nominal``, ``method``, ``window`` and the columns of
+        :func:`ecgutils.metrics.denoising_metrics`.
+    """
+    frames = []
+    for case in cases:
+        for name, fn in methods.items():
+            est = fn(case.noisy)
+            m = denoising_metrics(case.clean, est, case.noisy, case.span)
+            m.insert(0, "window", np.arange(len(m)))
+            m.insert(0, "method", name)
+            m.insert(0, "snr_nominal", case.snr_nominal)
+            m.insert(0, "kind", case.kind)
+            m.insert(0, "case", case.name)
+            frames.append(m)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary_table(per_window: pd.DataFrame) -> pd.DataFrame:
+    """Mean metrics per case and method (rmse recomputed from the mean MSE), with NSTDB's sample-power SNR."""
+    from .metrics import summarise_denoising
+
+    s = summarise_denoising(per_window, by=["case", "kind", "snr_nominal", "method"]).reset_index()
+    nst = s["kind"].str.startswith("nstdb")
+    s.loc[nst, "snr_sample_power_nominal"] = s.loc[nst, "snr_nominal"] + LEVEL_OFFSET_DB
+    return s
+
+
+def improvement_pivot(summary: pd.DataFrame, value: str = "snr_imp") -> pd.DataFrame:
+    """A wide table: rows (kind, nominal SNR), one column per method."""
+    return summary.pivot_table(index=["kind", "snr_nominal"], columns="method", values=value, sort=False)

@@ -1,0 +1,151 @@
+"""CSV exports, written atomically: a temporary file in the same folder, then a rename, so an interrupted run
+never leaves a half-written CSV under the final name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
+    """``df.to_csv(path, **kwargs)``, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, **kwargs)
+    os.replace(tmp, path)
+    return path
+
+
+def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, fs: float,
+                 clean: np.ndarray | None = None) -> pd.DataFrame:
+    """The sample-level export: one row per sample.
+
+    Parameters
+    ----------
+    noisy, denoised : ndarray, shape (n,)
+        mV.
+    peaks : ndarray of int
+        Detected R-peak sample indices.
+    fs : float
+        Sampling rate, Hz.
+    clean : ndarray, shape (n,), optional
+        The clean reference, when there is one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time_s``, ``noisy_mV``, ``denoised_mV`` (``clean_mV``), ``R_peak`` (1 at detected peaks, else 0).
+    """
+    n = len(noisy)
+    r = np.zeros(n, dtype=np.int8)
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if len(peaks) and (peaks.min() < 0 or peaks.max() >= n):
+        raise ValueError("peak indices outside the signal")
+    r[peaks] = 1
+    cols = {"time_s": np.round(np.arange(n) / fs, 6), "noisy_mV": np.round(noisy, 5),
+            "denoised_mV": np.round(denoised, 5)}
+    if clean is not None:
+        cols["clean_mV"] = np.round(clean, 5)
+    cols["R_peak"] = r
+    return pd.DataFrame(cols)
+
+
+def windows_table(record: np.ndarray, window_start: np.ndarray, centre_start: np.ndarray, window_index: np.ndarray,
+                  labels: np.ndarray, prob: np.ndarray, threshold: float = 0.5, fs: float = 360.0) -> pd.DataFrame:
+    """The classifier's test windows, one row per 0.25 s segment, with the ``R_peak`` decision.
+
+    Parameters
+    ----------
+    record, window_start : ndarray, shape (n_windows,)
+        Record and first sample of each 10 s window.
+    centre_start, window_index : ndarray, shape (n_segments,)
+        From :func:`ecgutils.windows.cut_segments`: first sample of each segment (from its window's start) and
+        the window it belongs to.
+    labels, prob : ndarray, shape (n_segments,)
+        Reference label (1: a reference R-peak in the segment) and the classifier's probability.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``record``, ``start_sample`` (in the record), ``start_s``, ``reference``, ``probability``, ``R_peak``.
+    """
+    start = window_start[window_index] + centre_start
+    return pd.DataFrame({
+        "record": record[window_index], "start_sample": start, "start_s": np.round(start / fs, 4),
+        "reference": labels.astype(np.int8), "probability": np.round(prob, 4),
+        "R_peak": (prob >= threshold).astype(np.int8),
+    })
+
+
+def read_signal(source: str | Path, fs: float | None = None, column: str | None = None,
+                lead: str = "MLII") -> tuple[np.ndarray, float]:
+    """Read one lead from a WFDB record (path without extension) or a CSV of samples.
+
+    Parameters
+    ----------
+    source : path
+        ``rec`` (with ``rec.hea`` beside it) or ``samples.csv``.
+    fs : float, optional
+        Sampling rate of a CSV, Hz (required for CSV; WFDB headers carry their own).
+    column : str, optional
+        CSV column holding the signal in mV (default: the first numeric column that is not a time column).
+    lead : str
+        WFDB signal name.
+
+    Returns
+    -------
+    signal : ndarray, shape (n,), float32, mV
+    fs : float
+    """
+    source = Path(source)
+    if source.suffix.lower() == ".csv":
+        if fs is None:
+            raise ValueError(f"{source.name} is a CSV: pass its sampling rate, fs=<Hz>")
+        df = pd.read_csv(source)
+        if column is None:
+            numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
+                       and not str(c).lower().startswith(("time", "t_", "sample"))]
+            if not numeric:
+                raise ValueError(f"{source.name} has no numeric signal column; pass column=<name>")
+            column = numeric[0]
+        elif column not in df.columns:
+            raise ValueError(f"{source.name} has no column {column!r}; columns: {', '.join(map(str, df.columns))}")
+        return df[column].to_numpy(dtype=np.float32), float(fs)
+    from .data import read_record
+
+    base = source.with_suffix("") if source.suffix == ".hea" else source
+    rec = read_record(str(base), lead=lead)  # the header gives the rate; other rates come back at 360 Hz
+    return rec.signal, rec.fs
+
+
+def export_recording(source: str | Path, out: str | Path, fs: float | None = None, column: str | None = None,
+                     lead: str = "MLII", denoiser=None, detector=None) -> pd.DataFrame:
+    """Denoise a recording, detect its R-peaks and write the sample-level CSV.
+
+    Parameters
+    ----------
+    source : path
+        A WFDB record (path without extension) or a CSV of samples (then ``fs`` is required).
+    out : path
+        The CSV to write (atomically).
+    denoiser, detector : path or nn.Module, optional
+        Default: the checkpoints of notebooks 02 and 03.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``; at the CSV's rate, or at 360 Hz for
+        a WFDB record (resampled if it had another rate).
+    """
+    from .inference import denoise, detect_r_peaks
+
+    x, fs = read_signal(source, fs, column, lead)
+    y = denoise(x, fs, denoiser)
+    peaks = detect_r_peaks(y, fs, detector)
+    table = sample_table(x, y, peaks, fs)
+    write_csv(table, out, index=False)
+    return table

@@ -1,0 +1,228 @@
+"""Apply the trained models to a signal of any length: ``denoise``, ``detect_r_peaks``, ``classify_segments``.
+
+Long signals are cut into 10 s windows that overlap by 2 s; the outputs are blended with weights that ramp up and
+down over the overlap, so there are no seams. A sampling rate other than 360 Hz is resampled in (and out).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import signal as sps
+
+from . import paths
+from .data import FS, resample
+from .train import load_model, predict
+
+#: Where notebooks 02 and 03 write the default models.
+DEFAULT_CHECKPOINTS = {
+    "denoiser": ("lstm_denoiser.pt", "02_lstm_denoising.ipynb"),
+    "detector": ("gru_beat_detector.pt", "03_gru_rpeak_detection.ipynb"),
+    "classifier": ("gru_rpeak.pt", "03_gru_rpeak_detection.ipynb"),
+}
+WINDOW = 10 * FS
+OVERLAP = 2 * FS
+#: Shortest distance between two R-peaks, s (refractory period).
+REFRACTORY_S = 0.2
+
+
+def checkpoint_path(role: str, checkpoint: str | Path | None = None) -> tuple[Path, str]:
+    """The checkpoint to use for ``role`` (``denoiser``, ``detector``, ``classifier``) and the notebook that makes it."""
+    name, notebook = DEFAULT_CHECKPOINTS[role]
+    return (Path(checkpoint) if checkpoint is not None else paths.outputs_dir("models") / name), notebook
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, mtime: float):
+    return load_model(path)
+
+
+def get_model(role: str, checkpoint=None):
+    """Load (once) the model for ``role``; a missing checkpoint names the notebook that writes it."""
+    if isinstance(checkpoint, torch.nn.Module):
+        return checkpoint.eval()
+    path, notebook = checkpoint_path(role, checkpoint)
+    if not path.exists():
+        raise FileNotFoundError(f"no {role} checkpoint at {path}: run notebooks/{notebook} first "
+                                f"(or pass checkpoint=<path to a .pt file>).")
+    return _cached(str(path.resolve()), path.stat().st_mtime)
+
+
+def check_signal(signal, fs: float) -> np.ndarray:
+    """Validate a 1-D signal in mV; returns it as float32. Raises ``ValueError`` saying what is wrong."""
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"expected a 1-D signal of shape (n_samples,) in mV, got shape {x.shape}; "
+                         "pass one lead, e.g. signal[:, 0]")
+    if x.size == 0:
+        raise ValueError("the signal is empty: pass at least one sample")
+    if not np.all(np.isfinite(x)):
+        bad = np.flatnonzero(~np.isfinite(x))
+        raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); "
+                         "fill or cut them first (ecgutils.data.read_record(..., nan_policy='interpolate'))")
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
+    return x.astype(np.float32)
+
+
+def overlap_apply(x: np.ndarray, fn, length: int = WINDOW, overlap: int = OVERLAP, batch_size: int = 128) -> np.ndarray:
+    """Apply ``fn`` (batch of windows (b, length) -> same shape) over a long 1-D signal, blending overlaps.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+    fn : callable
+    length, overlap : int
+        Window and overlap, samples.
+
+    Returns
+    -------
+    ndarray, shape (n,), float32
+    """
+    n = len(x)
+    if n < length:
+        padded = np.pad(x, (0, length - n), mode="symmetric" if n > 1 else "edge")
+        return fn(padded[None])[0, :n].astype(np.float32)
+    hop = length - overlap
+    starts = list(range(0, n - length + 1, hop))
+    if starts[-1] != n - length:
+        starts.append(n - length)
+    ramp = np.minimum(np.arange(length) + 1, length - np.arange(length)) / max(overlap, 1)
+    w = np.clip(ramp, 1e-3, 1.0).astype(np.float64)
+    out, wsum = np.zeros(n), np.zeros(n)
+    for b in range(0, len(starts), batch_size):
+        st = starts[b:b + batch_size]
+        y = fn(np.stack([x[s:s + length] for s in st]))
+        for s, yi in zip(st, y):
+            out[s:s + length] += w * yi
+            wsum[s:s + length] += w
+    return (out / wsum).astype(np.float32)
+
+
+def denoise(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
+    """Denoise an ECG lead with the trained LSTM (or another denoiser checkpoint).
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,)
+        One lead in mV, any length.
+    fs : float
+        Its sampling rate, Hz (resampled to 360 Hz and back if different).
+    checkpoint : path or nn.Module, optional
+        Default ``outputs/models/lstm_denoiser.pt`` (written by notebook 02).
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32
+        The denoised signal in mV.
+    """
+    x = check_signal(signal, fs)
+    model = get_model("denoiser", checkpoint)
+    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
+    y = overlap_apply(x360, lambda b: predict(model, b.astype(np.float32)))
+    if fs != FS:
+        y = _fit_length(resample(y, FS, fs), len(x))
+    return y.astype(np.float32)
+
+
+def denoise_windows(windows, checkpoint=None) -> np.ndarray:
+    """Denoise a batch of separate windows (not one long signal), e.g. the 10 s test windows.
+
+    Parameters
+    ----------
+    windows : array_like, shape (n_windows, n_samples)
+        mV at 360 Hz.
+    checkpoint : path or nn.Module, optional
+        Default ``outputs/models/lstm_denoiser.pt``.
+
+    Returns
+    -------
+    ndarray, shape (n_windows, n_samples), float32
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"expected finite windows of shape (n_windows, n_samples), got {x.shape}")
+    return predict(get_model("denoiser", checkpoint), x).astype(np.float32)
+
+
+def peak_probability(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
+    """Per-sample probability (at 360 Hz) that an R-peak is at that sample's frame.
+
+    Returns
+    -------
+    ndarray, shape (n_samples at 360 Hz,), float32
+    """
+    x = check_signal(signal, fs)
+    model = get_model("detector", checkpoint)
+    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
+    frame = model.config["frame"]
+
+    def fn(b):
+        logits = predict(model, b.astype(np.float32))
+        return np.repeat(1 / (1 + np.exp(-logits)), frame, axis=1)[:, :b.shape[1]]
+
+    return overlap_apply(x360, fn)
+
+
+def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float = 0.5) -> np.ndarray:
+    """Detect R-peaks with the trained GRU detector.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n_samples,)
+        One lead in mV, any length.
+    fs : float
+        Sampling rate, Hz (other rates than 360 Hz are resampled for the model; indices come back at ``fs``).
+    checkpoint : path or nn.Module, optional
+        Default ``outputs/models/gru_beat_detector.pt`` (written by notebook 03).
+    threshold : float
+        Probability a peak must reach.
+
+    Returns
+    -------
+    ndarray of int64
+        Sample indices (at ``fs``) of the R-peaks, sorted and unique, at least 200 ms apart. A flat line gives
+        an empty array.
+    """
+    x = check_signal(signal, fs)
+    if np.ptp(x) < 1e-6:
+        return np.zeros(0, dtype=np.int64)
+    prob = peak_probability(x, fs, checkpoint)
+    return peaks_from_probability(prob, threshold, fs_out=fs, n_out=len(x))
+
+
+def peaks_from_probability(prob: np.ndarray, threshold: float = 0.5, fs_out: float = FS,
+                           n_out: int | None = None) -> np.ndarray:
+    """Peak picking: local maxima above ``threshold`` at least 200 ms apart, in samples at ``fs_out``."""
+    peaks, _ = sps.find_peaks(prob, height=threshold, distance=int(REFRACTORY_S * FS))
+    if fs_out != FS:
+        peaks = np.round(peaks * fs_out / FS).astype(np.int64)
+    if n_out is not None:
+        peaks = peaks[(peaks >= 0) & (peaks < n_out)]
+    return np.unique(peaks.astype(np.int64))
+
+
+def classify_segments(segments: np.ndarray, checkpoint=None) -> np.ndarray:
+    """Probability that each 0.5 s segment (180 samples at 360 Hz, mV) holds an R-peak in its central 0.25 s.
+
+    Parameters
+    ----------
+    segments : ndarray, shape (n_segments, 180)
+        From :func:`ecgutils.windows.cut_segments`.
+
+    Returns
+    -------
+    ndarray, shape (n_segments,), float32
+    """
+    seg = np.asarray(segments, dtype=np.float32)
+    if seg.ndim != 2 or seg.shape[0] == 0:
+        raise ValueError(f"expected segments of shape (n_segments, n_samples), got {seg.shape}")
+    model = get_model("classifier", checkpoint)
+    return (1 / (1 + np.exp(-predict(model, seg, batch_size=2048)))).astype(np.float32)
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)), mode="edge")

@@ -1,0 +1,68 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ecgutils import export, models
+from tests.conftest import synthetic_ecg, write_record
+
+
+def test_sample_table_marks_peaks():
+    x = np.arange(10, dtype=float)
+    t = export.sample_table(x, x * 2, np.array([2, 7]), fs=5.0)
+    assert list(t.columns) == ["time_s", "noisy_mV", "denoised_mV", "R_peak"]
+    assert t.R_peak.tolist() == [0, 0, 1, 0, 0, 0, 0, 1, 0, 0]
+    assert t.time_s.iloc[-1] == pytest.approx(1.8)
+    with pytest.raises(ValueError, match="outside the signal"):
+        export.sample_table(x, x, np.array([10]), fs=5.0)
+
+
+def test_windows_table_places_segments_in_the_record():
+    t = export.windows_table(np.array(["100", "105"]), np.array([0, 3600]), np.array([45, 135, 45]),
+                             np.array([0, 0, 1]), np.array([1, 0, 1]), np.array([0.9, 0.2, 0.4]))
+    assert t.start_sample.tolist() == [45, 135, 3645]
+    assert t.R_peak.tolist() == [1, 0, 0] and t.reference.tolist() == [1, 0, 1]
+    assert set(t.columns) >= {"record", "start_sample", "reference", "probability", "R_peak"}
+
+
+def test_write_csv_is_atomic(tmp_path, monkeypatch):
+    path = export.write_csv(pd.DataFrame({"a": [1]}), tmp_path / "x.csv", index=False)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", lambda self, f, **k: (open(f, "w").write("half"), 1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        export.write_csv(pd.DataFrame({"a": [2]}), path, index=False)
+    assert path.read_text().strip() == "a\n1"
+
+
+def test_read_signal_from_csv_needs_fs_and_finds_the_column(tmp_path):
+    p = tmp_path / "s.csv"
+    pd.DataFrame({"time": [0, 1, 2], "lead": [0.1, 0.2, 0.3]}).to_csv(p, index=False)
+    with pytest.raises(ValueError, match="pass its sampling rate"):
+        export.read_signal(p)
+    sig, fs = export.read_signal(p, fs=250)
+    assert fs == 250 and sig.tolist() == pytest.approx([0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="no column 'ii'"):
+        export.read_signal(p, fs=250, column="ii")
+
+
+@pytest.fixture
+def tiny_models():
+    den = models.build_model("lstm", hidden=8, layers=1)
+    with torch.no_grad():
+        den.out.weight.zero_()
+        den.out.bias.zero_()
+    torch.manual_seed(0)
+    return den.eval(), models.build_model("gru_detector", hidden=8, layers=1).eval()
+
+
+def test_export_recording_from_csv_and_wfdb(tmp_path, tiny_models):
+    den, det = tiny_models
+    sig, _ = synthetic_ecg(250 * 12, fs=250)
+    p = tmp_path / "mine.csv"
+    pd.DataFrame({"ecg": sig}).to_csv(p, index=False)
+    out = export.export_recording(p, tmp_path / "out.csv", fs=250, denoiser=den, detector=det)
+    back = pd.read_csv(tmp_path / "out.csv")
+    assert len(back) == len(sig) and set(back.R_peak.unique()) <= {0, 1}
+    np.testing.assert_allclose(back.denoised_mV, sig, atol=5e-3)  # identity denoiser; 250->360->250 Hz resampling
+    rec = write_record(tmp_path / "wfdb", "rec1")
+    out = export.export_recording(rec, tmp_path / "out2.csv", denoiser=den, detector=det)
+    assert len(out) == 3600 and out.time_s.iloc[1] == pytest.approx(1 / 360, abs=1e-6)

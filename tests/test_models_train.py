@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import torch
+
+from ecgutils import models, train
+from ecgutils.noise import NoiseBank
+
+
+@pytest.mark.parametrize("kind,length,out_shape", [("lstm", 3600, (2, 3600)), ("cnn", 3600, (2, 3600)),
+                                                   ("lstm", 1000, (2, 1000)), ("cnn", 1001, (2, 1001)),
+                                                   ("gru_detector", 3600, (2, 900)), ("gru_classifier", 180, (2,))])
+def test_shapes(kind, length, out_shape):
+    m = models.build_model(kind).eval()
+    with torch.no_grad():
+        assert tuple(m(torch.randn(2, length)).shape) == out_shape
+
+
+def test_denoisers_ignore_offset_and_scale():
+    x = torch.randn(2, 3600)
+    for kind in ("lstm", "cnn"):
+        m = models.build_model(kind).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(m(3 * x + 5), 3 * m(x) + 5, atol=1e-4, rtol=1e-4)
+
+
+def test_bad_options_are_explained():
+    with pytest.raises(ValueError, match="valid options: lstm, cnn, gru_detector, gru_classifier"):
+        models.build_model("transformer")
+    with pytest.raises(ValueError, match="layers must be 1, 2 or 3"):
+        models.build_model("lstm", layers=4)
+
+
+def _toy(tmp_path, seed=0, epochs=3):
+    idx = np.arange(650_000)
+    bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)]) for i, k in enumerate(("bw", "em", "ma"))})
+    t = np.arange(720) / 360
+    clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
+    model = models.build_model("lstm", seed=seed, hidden=8, layers=1)
+    rng = np.random.default_rng(seed)
+
+    def epoch(_):
+        for x, c, _ in train.noisy_batches(clean, bank, rng, 8, snr_range=(0, 10)):
+            yield x, c
+
+    val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
+    hist = train.fit(model, epoch, val, train.denoising_loss("mse"), train.TrainConfig(epochs=epochs, seed=seed, lr=1e-2),
+                     name="toy", kind="lstm", models_dir=tmp_path / "models", csv_dir=tmp_path / "csv",
+                     progress=False, meta={"profile": "quick"})
+    return model, hist
+
+
+def test_fit_saves_best_weights_only_checkpoint_and_history(tmp_path):
+    model, hist = _toy(tmp_path)
+    assert list(hist.columns[:3]) == ["epoch", "train_loss", "val_loss"] and len(hist) == 3
+    assert (tmp_path / "csv" / "toy_history.csv").exists()
+    payload = torch.load(tmp_path / "models" / "toy.pt", weights_only=True)  # no pickled objects
+    assert payload["kind"] == "lstm" and payload["config"]["hidden"] == 8
+    assert payload["meta"]["val_loss"] == pytest.approx(hist.val_loss.min())
+    again = train.load_model(tmp_path / "models" / "toy.pt")
+    x = torch.randn(1, 720)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), model.eval()(x))
+    assert not list((tmp_path / "models").glob(".*tmp"))
+
+
+def test_same_seed_same_training(tmp_path):
+    _, h1 = _toy(tmp_path / "a", seed=3, epochs=2)
+    _, h2 = _toy(tmp_path / "b", seed=3, epochs=2)
+    np.testing.assert_allclose(h1.val_loss, h2.val_loss, rtol=1e-5)
+
+
+def test_interrupted_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch):
+    m = models.build_model("gru_classifier", hidden=4)
+    path = train.save_checkpoint(tmp_path / "c.pt", m, "gru_classifier", meta={"profile": "full"})
+    before = path.read_bytes()
+
+    def boom(obj, f, *a, **k):
+        open(f, "wb").write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        train.save_checkpoint(path, m, "gru_classifier")
+    assert path.read_bytes() == before
+
+
+def test_a_quick_run_keeps_the_full_model(tmp_path):
+    m = models.build_model("gru_classifier", hidden=4)
+    path = train.save_checkpoint(tmp_path / "gru_rpeak.pt", m, "gru_classifier", meta={"profile": "full"})
+    kept = train.keep_other_profile(path, "quick")
+    assert kept == tmp_path / "gru_rpeak.full.pt" and kept.exists() and not path.exists()
+    assert train.keep_other_profile(kept, "full") is None
+
+
+def test_missing_checkpoint_names_the_notebook(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run notebooks/02_lstm_denoising.ipynb first"):
+        train.load_model(tmp_path / "nope.pt", notebook="02_lstm_denoising.ipynb")
