@@ -113,7 +113,28 @@ class CNNDenoiser(nn.Module):
         return y[:, :n] * s + m
 
 
-class GRUDetector(nn.Module):
+class _GRUEncoder(nn.Module):
+    """Shared trunk of the GRU models: standardised signal and its slope, in frames, through a (bi)GRU."""
+
+    def __init__(self, frame: int, hidden: int, layers: int, bidirectional: bool, head_inputs: int):
+        super().__init__()
+        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional)
+        self.frame = frame
+        self.inp = nn.Linear(2 * frame, hidden)
+        self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(hidden * (2 if bidirectional else 1) * head_inputs, 1)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, n_samples) mV -> GRU states (batch, n_frames, hidden * directions)."""
+        z, _, _ = _standardise(x)
+        d = torch.diff(z, dim=-1, prepend=z[:, :1])  # slope: QRS complexes are the steepest part of the beat
+        f, _ = _frames(z, self.frame)
+        g, _ = _frames(d, self.frame)
+        h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
+        return h
+
+
+class GRUDetector(_GRUEncoder):
     """Bidirectional GRU that scores every frame for "an R-peak is here".
 
     Parameters
@@ -128,45 +149,26 @@ class GRUDetector(nn.Module):
     """
 
     def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 2, bidirectional: bool = True):
-        super().__init__()
-        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional)
-        self.frame = frame
-        self.inp = nn.Linear(2 * frame, hidden)
-        self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
-        self.out = nn.Linear(hidden * (2 if bidirectional else 1), 1)
+        super().__init__(frame, hidden, layers, bidirectional, head_inputs=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z, _, _ = _standardise(x)
-        d = torch.diff(z, dim=-1, prepend=z[:, :1])  # slope: QRS complexes are the steepest part of the beat
-        f, _ = _frames(z, self.frame)
-        g, _ = _frames(d, self.frame)
-        h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
-        return self.out(h)[..., 0]
+        return self.out(self.encode(x))[..., 0]
 
 
-class GRUClassifier(nn.Module):
+class GRUClassifier(_GRUEncoder):
     """GRU window classifier: the probability (as a logit) that a short window holds an R-peak.
 
+    The GRU states are pooled over time (mean and max) before the output layer.
     Shapes: input (batch, n_samples) in mV (180 samples: a 0.25 s segment with 0.125 s context each side);
     output logits (batch,).
     """
 
     def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True):
-        super().__init__()
-        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional)
-        self.frame = frame
-        self.inp = nn.Linear(2 * frame, hidden)
-        self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
-        self.out = nn.Linear(hidden * (2 if bidirectional else 1) * 2, 1)
+        super().__init__(frame, hidden, layers, bidirectional, head_inputs=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z, _, _ = _standardise(x)
-        d = torch.diff(z, dim=-1, prepend=z[:, :1])
-        f, _ = _frames(z, self.frame)
-        g, _ = _frames(d, self.frame)
-        h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
-        pooled = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1)
-        return self.out(pooled)[:, 0]
+        h = self.encode(x)
+        return self.out(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1))[:, 0]
 
 
 MODELS = {"lstm": LSTMDenoiser, "cnn": CNNDenoiser, "gru_detector": GRUDetector, "gru_classifier": GRUClassifier}

@@ -65,3 +65,25 @@ def project(tmp_path, monkeypatch, mirror):
     monkeypatch.setenv("ECG_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("ECG_DATA_MIRROR", str(mirror))
     return tmp_path
+
+
+@pytest.fixture
+def identity_denoiser():
+    """An LSTM denoiser whose output layer is zero: with the residual path it returns its input exactly."""
+    import torch
+
+    from ecgutils import models
+
+    m = models.build_model("lstm", seed=0, hidden=8, layers=1)
+    with torch.no_grad():
+        m.out.weight.zero_()
+        m.out.bias.zero_()
+    return m.eval()
+
+
+@pytest.fixture
+def detector():
+    """An untrained (seeded) GRU detector: outputs are arbitrary but deterministic."""
+    from ecgutils import models
+
+    return models.build_model("gru_detector", seed=0, hidden=8, layers=1).eval()

@@ -1,9 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from ecgutils import export, models
+from ecgutils import export
 from tests.conftest import synthetic_ecg, write_record
 
 
@@ -44,18 +43,8 @@ def test_read_signal_from_csv_needs_fs_and_finds_the_column(tmp_path):
         export.read_signal(p, fs=250, column="ii")
 
 
-@pytest.fixture
-def tiny_models():
-    den = models.build_model("lstm", hidden=8, layers=1)
-    with torch.no_grad():
-        den.out.weight.zero_()
-        den.out.bias.zero_()
-    torch.manual_seed(0)
-    return den.eval(), models.build_model("gru_detector", hidden=8, layers=1).eval()
-
-
-def test_export_recording_from_csv_and_wfdb(tmp_path, tiny_models):
-    den, det = tiny_models
+def test_export_recording_from_csv_and_wfdb(tmp_path, identity_denoiser, detector):
+    den, det = identity_denoiser, detector
     sig, _ = synthetic_ecg(250 * 12, fs=250)
     p = tmp_path / "mine.csv"
     pd.DataFrame({"ecg": sig}).to_csv(p, index=False)

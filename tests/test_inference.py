@@ -6,22 +6,6 @@ from ecgutils import inference, models, train
 from tests.conftest import synthetic_ecg
 
 
-@pytest.fixture
-def identity_denoiser():
-    """An LSTM denoiser whose output layer is zero: with the residual path it returns its input exactly."""
-    m = models.build_model("lstm", hidden=8, layers=1)
-    with torch.no_grad():
-        m.out.weight.zero_()
-        m.out.bias.zero_()
-    return m.eval()
-
-
-@pytest.fixture
-def detector():
-    torch.manual_seed(0)
-    return models.build_model("gru_detector", hidden=8, layers=1).eval()
-
-
 @pytest.mark.parametrize("n", [1, 50, 3600, 3601, 10_000, 25_000])
 def test_denoise_keeps_length_and_has_no_seams(identity_denoiser, n):
     x = np.random.default_rng(n).normal(size=n).astype(np.float32)
