@@ -5,6 +5,12 @@ clean, alternating; the last noisy segment starts at 29:00 and runs to the end. 
 record minus the clean record is a multiple of ``em`` plus a constant; the constant changes between segments
 (baseline steps), so every metric removes each window's mean from both signals.
 
+The noise in a noisy segment is channel 0 of ``em`` **at the same sample indices** (checked: correlation 1.0).
+Our models train on the first half of ``em`` (samples 0 to 324,999), so the noisy segments before sample 325,000
+(5:00-7:00, 9:00-11:00, 13:00-15:00) hold noise the models have seen. By default only the noisy segments in the
+second half are scored (13:00-15:00 is cut at 15:02.8; then 17:00-19:00, 21:00-23:00, 25:00-27:00, 29:00-30:05),
+which keeps the NSTDB test free of training noise.
+
 NSTDB names its levels by an SNR based on QRS amplitude; measured as sample power per 10 s window the noisy
 segments are about 12.7 dB lower (``118e06`` is about -6.7 dB). Reference beats are the current ``mitdb`` ones
 (the ``119eXX.atr`` copies are an earlier revision with 35 ventricular beats placed 11 to 86 ms differently).
@@ -32,16 +38,29 @@ def record_name(clean: str, level: int) -> str:
     return f"{clean}e{level:02d}" if level >= 0 else f"{clean}e_{-level}"
 
 
-def noisy_mask(n_samples: int = 650_000) -> np.ndarray:
-    """Boolean mask, True inside the noisy segments of an NSTDB test record."""
+#: First sample of the noise recordings' test half (see ``ecgutils.noise.HALVES``).
+TEST_HALF_START = 325_000
+
+
+def noisy_mask(n_samples: int = 650_000, test_half: bool = True) -> np.ndarray:
+    """Boolean mask, True inside the noisy segments of an NSTDB test record.
+
+    With ``test_half`` (default), only where the added ``em`` noise comes from the test half of the recording
+    (sample 325,000 on): the earlier noisy segments contain noise the models were trained on.
+    """
     t = np.arange(n_samples)
     after = t - NOISE_ONSET
-    return (after >= 0) & ((after // SEGMENT) % 2 == 0)
+    mask = (after >= 0) & ((after // SEGMENT) % 2 == 0)
+    return mask & (t >= TEST_HALF_START) if test_half else mask
 
 
-def segment_starts(n_samples: int = 650_000, noisy: bool = True, length: int = WINDOW) -> np.ndarray:
-    """Starts of the windows of ``length`` samples lying wholly inside noisy (or clean) segments."""
-    mask = noisy_mask(n_samples) if noisy else ~noisy_mask(n_samples)
+def segment_starts(n_samples: int = 650_000, noisy: bool = True, length: int = WINDOW,
+                   test_half: bool = True) -> np.ndarray:
+    """Starts of the windows of ``length`` samples lying wholly inside noisy (or clean) segments.
+
+    ``test_half`` applies to the noisy segments (see :func:`noisy_mask`); clean segments carry no added noise.
+    """
+    mask = noisy_mask(n_samples, test_half) if noisy else ~noisy_mask(n_samples, test_half=False)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
     starts = []
     for a, b in zip(edges[::2], edges[1::2]):
@@ -71,13 +90,17 @@ class NSTDBCase:
     noisy: np.ndarray
 
 
-def load_case(name: str, noisy_segments: bool = True, length: int = WINDOW, **fetch_kwargs) -> NSTDBCase:
-    """Windows of one NSTDB test record inside its noisy (or, with ``noisy_segments=False``, clean) segments."""
+def load_case(name: str, noisy_segments: bool = True, length: int = WINDOW, test_half: bool = True,
+              **fetch_kwargs) -> NSTDBCase:
+    """Windows of one NSTDB test record inside its noisy (or, with ``noisy_segments=False``, clean) segments.
+
+    ``test_half`` (default) keeps only noisy segments whose noise comes from the test half of ``em``.
+    """
     if name not in NSTDB_RECORDS:
         raise ValueError(f"unknown NSTDB test record {name!r}; valid options: {' '.join(NSTDB_RECORDS)}")
     clean = read_record(name[:3], db="mitdb", **fetch_kwargs)
     noisy = read_record(name, db="nstdb", **fetch_kwargs)
-    starts = segment_starts(len(noisy.signal), noisy_segments, length)
+    starts = segment_starts(len(noisy.signal), noisy_segments, length, test_half)
     cw = cut_windows(clean, length, starts=starts)
     nx = np.stack([noisy.signal[s:s + length] for s in starts]).astype(np.float32)
     level_txt = name[4:].replace("_", "-")
