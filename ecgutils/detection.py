@@ -47,6 +47,15 @@ def _bce(pos_weight: float):
     return loss
 
 
+def _setup(table: dict, kind: str, ds: Dataset, profile: str, seed: int, model_config, overrides):
+    """Seeded model, training settings, batch size, random generator, training windows and their beats."""
+    settings = {**table[profile], **overrides}
+    batch_size = settings.pop("batch_size")
+    model = build_model(kind, seed=seed, **(model_config or {}))
+    ws = ds.train.windows
+    return model, TrainConfig(seed=seed, **settings), batch_size, np.random.default_rng(seed), ws, ws.beat_lists()
+
+
 # --------------------------------------------------------------------------------------------- beat detector
 def train_detector(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed: int = 0,
                    name: str = "gru_beat_detector", model_config: dict | None = None, progress: bool = True,
@@ -57,13 +66,9 @@ def train_detector(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed: i
     -------
     model, history : nn.Module, pandas.DataFrame
     """
-    settings = {**TRAINING[profile], **train_overrides}
-    batch_size = settings.pop("batch_size")
-    model = build_model("gru_detector", seed=seed, **(model_config or {}))
+    model, cfg, batch_size, rng, ws, beats = _setup(TRAINING, "gru_detector", ds, profile, seed, model_config,
+                                                   train_overrides)
     frame = model.config["frame"]
-    rng = np.random.default_rng(seed)
-    ws = ds.train.windows
-    beats = ws.beat_lists()
 
     def epoch(_):
         for x, _, idx in noisy_batches(ws.x, bank, rng, batch_size, **TRAIN_NOISE):
@@ -73,7 +78,7 @@ def train_detector(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed: i
     vx = np.concatenate([v.real, v.gaussian, v.windows.x])
     vy = np.concatenate([peak_targets(v.windows.length, v.windows.beat_lists(), frame)] * 3)
     val = [(vx[i:i + 64], vy[i:i + 64]) for i in range(0, len(vx), 64)]
-    history = fit(model, epoch, val, _bce(4.0), TrainConfig(seed=seed, **settings), name=name, kind="gru_detector",
+    history = fit(model, epoch, val, _bce(4.0), cfg, name=name, kind="gru_detector",
                   progress=progress, meta={"profile": profile, "dataset": ds.path.name, "train_noise": TRAIN_NOISE})
     return model, history
 
@@ -95,12 +100,8 @@ def train_classifier(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed:
     -------
     model, history : nn.Module, pandas.DataFrame
     """
-    settings = {**TRAINING_CLASSIFIER[profile], **train_overrides}
-    batch_size = settings.pop("batch_size")
-    model = build_model("gru_classifier", seed=seed, **(model_config or {}))
-    rng = np.random.default_rng(seed)
-    ws = ds.train.windows
-    beats = ws.beat_lists()
+    model, cfg, batch_size, rng, ws, beats = _setup(TRAINING_CLASSIFIER, "gru_classifier", ds, profile, seed,
+                                                   model_config, train_overrides)
     _, lab = segments_of(ws.x, beats)
     pos_weight = float((1 - lab.mean()) / max(lab.mean(), 1e-6))
 
@@ -113,7 +114,7 @@ def train_classifier(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed:
     parts = [segments_of(x, vb) for x in (v.real, v.gaussian, v.windows.x)]
     vx, vy = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     val = [(vx[i:i + 2048], vy[i:i + 2048]) for i in range(0, len(vx), 2048)]
-    history = fit(model, epoch, val, _bce(pos_weight), TrainConfig(seed=seed, **settings), name=name,
+    history = fit(model, epoch, val, _bce(pos_weight), cfg, name=name,
                   kind="gru_classifier", progress=progress,
                   meta={"profile": profile, "dataset": ds.path.name, "pos_weight": pos_weight})
     return model, history
