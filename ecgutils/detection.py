@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .data import FS, read_record
 from .dataset import Dataset
-from .inference import detect_r_peaks, overlap_apply
+from .inference import detect_r_peaks
 from .metrics import classification_metrics, score_detections
 from .models import build_model
 from .noise import NoiseBank, make_noise

@@ -149,3 +149,39 @@ def export_recording(source: str | Path, out: str | Path, fs: float | None = Non
     table = sample_table(x, y, peaks, fs)
     write_csv(table, out, index=False)
     return table
+
+
+def summary_metrics(denoising: pd.DataFrame, detection: pd.DataFrame, classifier: pd.DataFrame) -> pd.DataFrame:
+    """One long table of every figure of merit, one row per (task, case, model).
+
+    Parameters
+    ----------
+    denoising : pandas.DataFrame
+        ``denoising_summary.csv`` (notebook 02).
+    detection : pandas.DataFrame
+        ``detection_summary.csv`` (notebook 03).
+    classifier : pandas.DataFrame
+        ``classifier_metrics.csv`` (notebook 03).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``task``, ``case``, ``model`` and the task's own metrics (dB, mV, % as named).
+    """
+    rows = []
+    for _, r in denoising.iterrows():
+        rows.append({"task": "denoising", "case": r.case, "model": r.method, "SNR in (dB)": r.snr_in,
+                     "SNR improvement (dB)": r.snr_imp, "SNR out (dB)": r.snr_out, "RMSE (mV)": r.rmse,
+                     "MAE (mV)": r.mae, "MSE [0,1]": r.mse_unit, "PRD (%)": r.prd, "cosine": r.cosine})
+    for _, r in detection.iterrows():
+        case = r.case if pd.isna(r.get("snr")) else f"{r.case} @ {r.snr:g} dB"
+        if isinstance(r.get("span"), str):
+            case += f" ({r.span})"
+        rows.append({"task": "R-peak detection", "case": case, "model": r.detector, "Se (%)": r.gross_se,
+                     "+P (%)": r.gross_ppv, "F1 (%)": r.gross_f1, "DER (%)": r.gross_der,
+                     "median |error| (ms)": r.median_abs_error_ms})
+    for _, r in classifier.iterrows():
+        rows.append({"task": "window classification", "case": r["input"], "model": "gru classifier",
+                     "accuracy": r.accuracy, "precision": r.precision, "recall": r.recall, "F1": r.f1,
+                     "ROC-AUC": r.roc_auc})
+    return pd.DataFrame(rows)

@@ -163,3 +163,21 @@ def _axes(ax, size):
         fig, ax = plt.subplots(figsize=size)
         return fig, ax
     return ax.figure, ax
+
+
+def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detected=None, reference=None,
+                         threshold: float = 0.5):
+    """A signal (mV) with detected and reference R-peaks, above the detector's per-sample probability."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(12, 4), sharex=True)
+    t = np.arange(len(signal)) / fs
+    a1.plot(t, signal, color=COLORS["clean"], lw=0.8)
+    for marks, style, colour, label in [(detected, "o", "C3", "detected"), (reference, "v", "C0", "reference")]:
+        if marks is not None:
+            marks = np.asarray(marks)[np.asarray(marks) < len(signal)]
+            a1.plot(marks / fs, signal[marks], style, mfc="none" if style == "o" else colour, color=colour, label=label)
+    a1.set(ylabel="mV")
+    a1.legend(loc="upper right")
+    a2.plot(t, prob[:len(signal)], color="C3")
+    a2.axhline(threshold, ls="--", color="k", lw=0.6)
+    a2.set(xlabel="time (s)", ylabel="P(R-peak)")
+    return fig

@@ -55,3 +55,17 @@ def test_export_recording_from_csv_and_wfdb(tmp_path, identity_denoiser, detecto
     rec = write_record(tmp_path / "wfdb", "rec1")
     out = export.export_recording(rec, tmp_path / "out2.csv", denoiser=den, detector=det)
     assert len(out) == 3600 and out.time_s.iloc[1] == pytest.approx(1 / 360, abs=1e-6)
+
+
+def test_summary_metrics_gathers_every_task():
+    den = pd.DataFrame({"case": ["classic"], "method": ["lstm"], "snr_in": [7.8], "snr_imp": [9.0], "snr_out": [16.8],
+                        "rmse": [0.05], "mae": [0.03], "mse_unit": [3e-4], "prd": [14.0], "cosine": [0.99]})
+    det = pd.DataFrame({"case": ["DS2 clean", "NSTDB"], "snr": [np.nan, 6.0], "span": ["ec57", np.nan],
+                        "detector": ["gru", "xqrs"], "gross_se": [99.9, 90.0], "gross_ppv": [99.7, 80.0],
+                        "gross_f1": [99.8, 85.0], "gross_der": [0.4, 30.0], "median_abs_error_ms": [2.8, 0.0]})
+    clf = pd.DataFrame({"input": ["clean"], "accuracy": [0.98], "precision": [0.95], "recall": [0.99], "f1": [0.97],
+                        "roc_auc": [0.999]})
+    s = export.summary_metrics(den, det, clf)
+    assert s.task.tolist() == ["denoising", "R-peak detection", "R-peak detection", "window classification"]
+    assert s.case.tolist()[1:3] == ["DS2 clean (ec57)", "NSTDB @ 6 dB"]
+    assert s.loc[1, "F1 (%)"] == 99.8 and s.loc[3, "ROC-AUC"] == 0.999

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from ecgutils import inference, models, train
 from tests.conftest import synthetic_ecg
