@@ -27,6 +27,8 @@ WINDOW = 10 * FS
 OVERLAP = 2 * FS
 #: Shortest distance between two R-peaks, s (refractory period).
 REFRACTORY_S = 0.2
+#: Half-width of the neighbourhood that refines each picked peak, samples at 360 Hz (33 ms).
+REFINE = 12
 
 
 def checkpoint_path(role: str, checkpoint: str | Path | None = None) -> tuple[Path, str]:
@@ -167,7 +169,7 @@ def peak_probability(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
     return overlap_apply(x360, fn)
 
 
-def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float = 0.5) -> np.ndarray:
+def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | None = None) -> np.ndarray:
     """Detect R-peaks with the trained GRU detector.
 
     Parameters
@@ -178,8 +180,9 @@ def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float = 0
         Sampling rate, Hz (other rates than 360 Hz are resampled for the model; indices come back at ``fs``).
     checkpoint : path or nn.Module, optional
         Default ``outputs/models/gru_beat_detector.pt`` (written by notebook 03).
-    threshold : float
-        Probability a peak must reach.
+    threshold : float, optional
+        Probability a peak must reach; default the threshold tuned on the validation records and stored in the
+        checkpoint (0.5 for a model without one).
 
     Returns
     -------
@@ -190,14 +193,40 @@ def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float = 0
     x = check_signal(signal, fs)
     if np.ptp(x) < 1e-6:
         return np.zeros(0, dtype=np.int64)
-    prob = peak_probability(x, fs, checkpoint)
+    model = get_model("detector", checkpoint)
+    if threshold is None:
+        threshold = getattr(model, "meta", {}).get("threshold", 0.5)
+    prob = peak_probability(x, fs, model)
     return peaks_from_probability(prob, threshold, fs_out=fs, n_out=len(x))
 
 
 def peaks_from_probability(prob: np.ndarray, threshold: float = 0.5, fs_out: float = FS,
-                           n_out: int | None = None) -> np.ndarray:
-    """Peak picking: local maxima above ``threshold`` at least 200 ms apart, in samples at ``fs_out``."""
+                           n_out: int | None = None, refine: int = REFINE) -> np.ndarray:
+    """Peak picking: local maxima above ``threshold`` at least 200 ms apart, in samples at ``fs_out``.
+
+    Parameters
+    ----------
+    prob : ndarray, shape (n_samples,)
+        Per-sample probability at 360 Hz (:func:`peak_probability`).
+    threshold : float
+    fs_out : float
+        Sampling rate of the returned indices, Hz.
+    n_out : int, optional
+        Length of the signal at ``fs_out``; indices outside it are dropped.
+    refine : int
+        Half-width (samples at 360 Hz) of the neighbourhood whose probability-weighted centre replaces each
+        maximum. The detector marks a beat's frame and its neighbours, so the probability forms a plateau a few
+        frames wide and its highest frame may be a neighbour; the centre of the plateau is the beat. 0: no
+        refinement.
+    """
+    prob = np.asarray(prob, dtype=np.float64)
     peaks, _ = sps.find_peaks(prob, height=threshold, distance=int(REFRACTORY_S * FS))
+    if refine and len(peaks):
+        offsets = np.arange(-refine, refine + 1)
+        for _ in range(2):  # the second pass centres the neighbourhood on the first estimate
+            idx = np.clip(peaks[:, None] + offsets, 0, len(prob) - 1)
+            w = prob[idx]
+            peaks = np.round((w * idx).sum(1) / np.maximum(w.sum(1), 1e-12)).astype(np.int64)
     if fs_out != FS:
         peaks = np.round(peaks * fs_out / FS).astype(np.int64)
     if n_out is not None:

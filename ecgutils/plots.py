@@ -181,3 +181,23 @@ def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detect
     a2.axhline(threshold, ls="--", color="k", lw=0.6)
     a2.set(xlabel="time (s)", ylabel="P(R-peak)")
     return fig
+
+
+def plot_threshold(table, chosen: float | None = None, ax=None):
+    """F1 against the detection threshold, one line per validation input, the chosen threshold marked.
+
+    ``table`` is :func:`ecgutils.detection.tune_threshold`'s: columns ``noise``, ``snr`` (dB), ``threshold``,
+    ``gross_f1`` (%).
+    """
+    fig, ax = _axes(ax, (6, 3.2))
+    for (kind, snr), g in table.groupby(["noise", "snr"], sort=False, dropna=False):
+        label = "clean" if kind == "none" else f"{kind} {snr:g} dB"
+        ax.plot(g["threshold"], g["gross_f1"], "o-", ms=3, label=label)
+    if chosen is not None:
+        ax.axvline(chosen, color="k", ls="--", lw=0.8, label=f"chosen: {chosen:g}")
+    ax.set(xlabel="threshold on the peak probability", ylabel="gross F1 (%)",
+           title="Detection threshold, validation records")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -214,20 +214,25 @@ def predict(model: nn.Module, x: np.ndarray, batch_size: int = 256, device=None)
 
 
 # --------------------------------------------------------------------------------------------- losses
-LOSSES = ("mse_scaled", "mse", "mse_db")
+LOSSES = ("mse_scaled", "mse_noise", "mse", "mse_db")
 
 
-def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db: float = -40.0) -> Callable:
+def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db: float = -40.0,
+                   ceiling_db: float = 20.0) -> Callable:
     """The denoisers' training loss: the MSE between output and clean window (both mean-removed).
 
     Parameters
     ----------
-    kind : {"mse_scaled", "mse", "mse_db"}
+    kind : {"mse_scaled", "mse_noise", "mse", "mse_db"}
         ``mse``: the MSE over the whole batch, in mV^2. Windows at low SNR have errors a hundred times larger than
         windows at high SNR, so they dominate it, and the model learns to smooth everything a little, clean signals
         included. ``mse_scaled`` (default): the MSE of each window divided by the power of its noisy input, i.e. the
         MSE on the scale the network itself works at (each input window standardised); clean and nearly clean
         windows weigh about 17 times more than with plain MSE against a -12 dB window, without drowning it.
+        ``mse_noise``: the MSE of each window divided by the power of the noise that was added to it, i.e. the
+        inverse of the SNR improvement in linear terms: the identity scores 1 on every noisy window, whatever its
+        SNR, so a model cannot buy gains at -6 dB with harm at 24 dB. The noise power is floored at the clean
+        power times ``10 ** (-ceiling_db / 10)`` (clean windows would otherwise divide by zero).
         ``mse_db``: each window's MSE relative to its clean power, in dB (minus the output SNR, floored at
         ``floor_db``); this weighs clean windows so much that training settles on leaving every input alone.
     freq_weight : float
@@ -235,10 +240,12 @@ def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db:
         discourages the over-smoothing the MSE rewards at low SNR.
     floor_db : float
         Lowest value of a window's ``mse_db`` (keeps perfect windows from dominating the gradient).
+    ceiling_db : float
+        ``mse_noise`` only: input SNR (dB) above which a window weighs as if it were at this SNR.
     """
     if kind not in LOSSES:
         raise ValueError(f"unknown loss {kind!r}; valid options: {', '.join(LOSSES)}")
-    floor = 10 ** (floor_db / 10)
+    floor, ceiling = 10 ** (floor_db / 10), 10 ** (-ceiling_db / 10)
 
     def loss(y: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         y = y - y.mean(-1, keepdim=True)
@@ -248,6 +255,9 @@ def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db:
             value = err.mean()
         elif kind == "mse_scaled":
             value = (err / x.var(dim=-1).clamp_min(1e-6)).mean()
+        elif kind == "mse_noise":
+            noise = torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1)
+            value = (err / (noise + ceiling * torch.mean(c**2, dim=-1)).clamp_min(1e-8)).mean()
         else:
             power = torch.mean(c**2, dim=-1).clamp_min(1e-8)
             value = (10 * torch.log10(err / power + floor)).mean()

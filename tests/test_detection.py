@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+import torch
 
-from ecgutils import detection, noise
+from ecgutils import detection, inference, models, noise, train
 from ecgutils.metrics import score_detections
 from tests.conftest import synthetic_ecg
 
@@ -55,3 +56,32 @@ def test_score_records_counts_per_detector():
     assert overall.loc["half", "gross_ppv"] == pytest.approx(100)
     assert overall.loc["perfect", "s_per_hour"] == pytest.approx(2.0)
     assert overall.loc["perfect", "median_abs_error_ms"] == pytest.approx(3 / 360 * 1000)
+
+
+class _Oracle(torch.nn.Module):
+    """A stand-in detector: R-peaks (1.2 mV) score near 1, T waves (0.25 mV, 250 ms later) about 0.7."""
+
+    config = {"frame": 1}
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return 8 * (x - 0.15)
+
+
+def test_threshold_is_tuned_on_validation_records_and_stored(tmp_path):
+    sig, beats = synthetic_ecg(360 * 60)
+    signals, refs = {"val": sig.astype(np.float32)}, {"val": beats}
+    thr, table = detection.tune_threshold(_Oracle(), signals, refs, _bank(), noise=(("none", None),))
+    assert set(table.columns) >= {"threshold", "gross_f1"} and len(table) == len(detection.THRESHOLDS)
+    assert thr >= 0.7  # below that the T waves count as beats
+    assert table.set_index("threshold").gross_f1[thr] > 99 > table.set_index("threshold").gross_f1[0.5]
+
+    det = models.build_model("gru_detector", seed=0, hidden=8, layers=1)
+    path = train.save_checkpoint(tmp_path / "det.pt", det, "gru_detector", {"profile": "quick"})
+    detection.store_threshold(path, det, 0.999)
+    assert train.load_model(path).meta["threshold"] == 0.999 and det.meta["profile"] == "quick"
+    assert len(inference.detect_r_peaks(sig, 360, path)) == 0  # an untrained model never reaches 0.999
+    assert len(inference.detect_r_peaks(sig, 360, path, threshold=0.0)) > 0

@@ -73,3 +73,13 @@ def test_classify_segments_shape_and_range(tmp_path):
     assert p.shape == (7,) and np.all((p > 0) & (p < 1))
     with pytest.raises(ValueError, match="n_segments"):
         inference.classify_segments(np.zeros(180), m)
+
+
+def test_peak_position_is_the_centre_of_the_probability_plateau():
+    prob = np.zeros(3600)
+    prob[992:1016] = 0.9  # three 8-sample frames marked around a beat at sample 1004 (its middle frame)
+    prob[1000:1008] = 0.92  # ... whose highest frame is the middle one
+    prob[2000:2024] = [0.9] * 8 + [0.95] * 8 + [0.97] * 8  # highest frame a neighbour: the pick moves to the centre
+    peaks = inference.peaks_from_probability(prob, 0.5)
+    assert abs(peaks[0] - 1003.5) <= 1 and abs(peaks[1] - 2012) <= 2
+    assert inference.peaks_from_probability(prob, 0.5, refine=0)[1] >= 2016  # without refinement: the highest frame

@@ -8,7 +8,7 @@ from ecgutils.noise import NoiseBank
 
 @pytest.mark.parametrize("kind,length,out_shape", [("lstm", 3600, (2, 3600)), ("cnn", 3600, (2, 3600)),
                                                    ("lstm", 1000, (2, 1000)), ("cnn", 1001, (2, 1001)),
-                                                   ("gru_detector", 3600, (2, 900)), ("gru_classifier", 180, (2,))])
+                                                   ("gru_detector", 3600, (2, 450)), ("gru_classifier", 180, (2,))])
 def test_shapes(kind, length, out_shape):
     m = models.build_model(kind).eval()
     with torch.no_grad():
@@ -95,3 +95,25 @@ def test_a_quick_run_keeps_the_full_model(tmp_path):
 def test_missing_checkpoint_names_the_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="run notebooks/02_lstm_denoising.ipynb first"):
         train.load_model(tmp_path / "nope.pt", notebook="02_lstm_denoising.ipynb")
+
+
+@pytest.mark.parametrize("kind", train.LOSSES)
+def test_losses_score_a_perfect_estimate_best(kind):
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + 0.3 * torch.cos(17 * t)
+    loss = train.denoising_loss(kind)
+    assert loss(c, c, x) < loss(x, c, x)
+    assert loss(c + 5.0, c, x) == pytest.approx(loss(c, c, x).item(), abs=1e-6)  # offsets do not count
+
+
+def test_mse_noise_is_the_inverse_linear_snr_improvement():
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + torch.tensor([[0.3], [0.03]]) * torch.cos(17 * t)
+    loss = train.denoising_loss("mse_noise", ceiling_db=60.0)
+    assert loss(x, c, x).item() == pytest.approx(1.0, rel=1e-3)  # the identity: 0 dB at every SNR
+    half = c + 0.5 * (x - c)  # halving the noise amplitude: 6 dB better
+    assert loss(half, c, x).item() == pytest.approx(0.25, rel=1e-3)
+    clean_in = train.denoising_loss("mse_noise", ceiling_db=20.0)(c + 0.1 * torch.cos(17 * t), c, c)
+    assert clean_in.item() == pytest.approx(1.0, rel=0.1)  # noise-free input: floor at 20 dB

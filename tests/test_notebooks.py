@@ -77,3 +77,11 @@ def test_all_notebooks_run_in_order_and_export(project):
     assert (csv / "confusion_matrix.csv").exists()
     for name in ("04_loss_curves", "04_denoising_nstdb", "04_snr_improvement", "04_f1_vs_snr", "04_confusion_matrix"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 10_000
+    # the benchmark reads what the notebooks wrote and checks every target
+    from ecgutils import bench
+
+    assert bench.main(["--profile", "quick"]) == 0
+    targets = pd.read_csv(csv / "benchmark_targets.csv")
+    assert len(targets) > 40 and targets.measured.notna().all() and targets.met.isin([True, False]).all()
+    speed = pd.read_csv(csv / "benchmark_speed.csv")
+    assert (speed.x_real_time > 0).all() and "lstm denoise + gru detect" in set(speed.task)
