@@ -58,7 +58,7 @@ def validation_batches(ds: Dataset, batch_size: int = 64) -> list:
 
 def train_denoiser(ds: Dataset, bank: NoiseBank, kind: str = "lstm", profile: str = "quick", seed: int = 0,
                    name: str | None = None, model_config: dict | None = None, loss: str = "mse_scaled", freq_weight: float = 0.0,
-                   progress: bool = True, **train_overrides):
+                   loss_options: dict | None = None, progress: bool = True, **train_overrides):
     """Train a denoiser on the training windows with fresh noise each epoch; early-stop on validation records.
 
     Parameters
@@ -73,11 +73,14 @@ def train_denoiser(ds: Dataset, bank: NoiseBank, kind: str = "lstm", profile: st
         Checkpoint stem; default ``lstm_denoiser`` / ``cnn_denoiser``.
     model_config : dict, optional
         Passed to the model (e.g. ``{"layers": 3, "hidden": 96}``).
-    loss : {"mse_scaled", "mse", "mse_db"}
-        MSE scaled by each noisy window's power (default), plain MSE, or per-window MSE in dB; see
+    loss : {"mse_scaled", "mse_noise", "mse", "mse_db"}
+        MSE scaled by each noisy window's power (default), by the added noise's power, plain MSE, or per-window MSE
+        in dB; see
         :func:`ecgutils.train.denoising_loss`.
     freq_weight : float
         Weight of the spectral loss term (0: none).
+    loss_options : dict, optional
+        More arguments of :func:`ecgutils.train.denoising_loss` (e.g. ``{"ceiling_db": 5.0}`` for ``mse_noise``).
     **train_overrides
         Override ``epochs``, ``patience``, ``batch_size``, ``max_minutes``, ``lr``.
 
@@ -97,9 +100,10 @@ def train_denoiser(ds: Dataset, bank: NoiseBank, kind: str = "lstm", profile: st
         for x, c, _ in noisy_batches(clean, bank, rng, batch_size, **TRAIN_NOISE):
             yield x, c
 
-    history = fit(model, epoch, validation_batches(ds), denoising_loss(loss, freq_weight), cfg, name=name, kind=kind,
-                  progress=progress, meta={"profile": profile, "dataset": ds.path.name, "loss": loss, "freq_weight": freq_weight,
-                                           "train_noise": TRAIN_NOISE})
+    history = fit(model, epoch, validation_batches(ds), denoising_loss(loss, freq_weight, **(loss_options or {})), cfg,
+                  name=name, kind=kind, progress=progress,
+                  meta={"profile": profile, "dataset": ds.path.name, "loss": loss, "freq_weight": freq_weight,
+                        "loss_options": loss_options or {}, "train_noise": TRAIN_NOISE})
     return model, history
 
 
