@@ -14,9 +14,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
-
 from sklearn.metrics import f1_score
+from tqdm.auto import tqdm
 
 from . import paths
 from .data import FS, read_record

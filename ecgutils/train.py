@@ -218,7 +218,7 @@ LOSSES = ("mse_scaled", "mse_noise", "mse", "mse_db")
 
 
 def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db: float = -40.0,
-                   ceiling_db: float = 20.0) -> Callable:
+                   ceiling_db: float = 5.0) -> Callable:
     """The denoisers' training loss: the MSE between output and clean window (both mean-removed).
 
     Parameters
@@ -241,7 +241,8 @@ def denoising_loss(kind: str = "mse_scaled", freq_weight: float = 0.0, floor_db:
     floor_db : float
         Lowest value of a window's ``mse_db`` (keeps perfect windows from dominating the gradient).
     ceiling_db : float
-        ``mse_noise`` only: input SNR (dB) above which a window weighs as if it were at this SNR.
+        ``mse_noise`` only: input SNR (dB) above which a window weighs as if it were at this SNR. 0 dB is close to
+        ``mse_scaled``; 20 dB weighs clean windows so much that training settles on the identity.
     """
     if kind not in LOSSES:
         raise ValueError(f"unknown loss {kind!r}; valid options: {', '.join(LOSSES)}")
