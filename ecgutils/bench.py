@@ -134,9 +134,9 @@ def check_targets(q: dict, speed: pd.DataFrame, training: pd.DataFrame) -> pd.Da
             continue
         g = float(c[(c.detector == d) & (c.span == "ec57")].gross_f1.iloc[0])
         rows.append((f"beat level DS2 clean gross F1 >= 99.9 % ({d})", g, g >= 99.9))
-        for lvl in NSTDB_LEVELS:
-            rows.append((f"NSTDB level {lvl}: F1 - XQRS F1 > 0 ({d})", n.loc[lvl, d] - n.loc[lvl, "xqrs"],
-                         n.loc[lvl, d] > n.loc[lvl, "xqrs"]))
+        for lvl in NSTDB_LEVELS:  # nothing is above 100 %: a tie at 100 % counts
+            above = n.loc[lvl, d] > n.loc[lvl, "xqrs"] or n.loc[lvl, d] == 100
+            rows.append((f"NSTDB level {lvl}: F1 - XQRS F1 > 0, or 100 % ({d})", n.loc[lvl, d] - n.loc[lvl, "xqrs"], above))
         rows.append((f"NSTDB level 6: F1 >= 97 % ({d})", n.loc[6, d], n.loc[6, d] >= 97))
         rows.append((f"NSTDB level 0: F1 >= 85 % ({d})", n.loc[0, d], n.loc[0, d] >= 85))
     for _, r in speed[speed.device == "cpu"].iterrows():
