@@ -167,7 +167,7 @@ def _axes(ax, size):
 
 def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detected=None, reference=None,
                          threshold: float = 0.5):
-    """A signal (mV) with detected and reference R-peaks, above the detector's per-sample probability."""
+    """A signal (mV) with detected and reference R-peaks, above the detector's per-sample probability and its threshold."""
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(12, 4), sharex=True)
     t = np.arange(len(signal)) / fs
     a1.plot(t, signal, color=COLORS["clean"], lw=0.8)
