@@ -43,20 +43,27 @@ class LSTMDenoiser(nn.Module):
         Read the window both ways (denoising a stored recording may look ahead).
     residual : bool
         Predict a correction to the input rather than the signal itself (makes "do no harm" on clean input easy).
+    gate : bool
+        Scale the correction by a per-window gate in [0, 1] computed from the time-averaged LSTM states, so that
+        "leave this window alone" is one number to learn rather than a zero at every sample (residual only).
 
     Shapes: input (batch, n_samples) in mV, output the same.
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True):
+                 residual: bool = True, gate: bool = False):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
-        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual)
+        if gate and not residual:
+            raise ValueError("gate=True needs residual=True (the gate scales the correction)")
+        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual,
+                           gate=gate)
         self.frame, self.residual = frame, residual
         self.inp = nn.Linear(frame, hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden * (2 if bidirectional else 1), frame)
+        self.gate = nn.Linear(hidden * (2 if bidirectional else 1), 1) if gate else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
@@ -64,6 +71,8 @@ class LSTMDenoiser(nn.Module):
         f, _ = _frames(z, self.frame)
         h, _ = self.lstm(torch.tanh(self.inp(f)))
         y = self.out(h)
+        if self.gate is not None:
+            y = y * torch.sigmoid(self.gate(h.mean(dim=1)))[:, :, None]
         if self.residual:
             y = y + f
         return y.reshape(x.shape[0], -1)[:, :n] * s + m
@@ -161,16 +170,35 @@ class GRUDetector(_GRUEncoder):
 class GRUClassifier(_GRUEncoder):
     """GRU window classifier: the probability (as a logit) that a short window holds an R-peak.
 
-    The GRU states are pooled over time (mean and max) before the output layer.
+    The (bidirectional) GRU reads the whole input, context included; its states are then pooled (mean and max)
+    over the frames of the central part only, the part the label is about, so a QRS complex that lies in the
+    context tells the model "not here" instead of "somewhere".
+
+    Parameters
+    ----------
+    frame : int
+        Samples per GRU step.
+    hidden, layers : int
+        GRU units per direction, stacked layers.
+    bidirectional : bool
+    context : int
+        Samples of context on each side of the central part (0: pool over the whole input).
+
     Shapes: input (batch, n_samples) in mV (180 samples: a 0.25 s segment with 0.125 s context each side);
     output logits (batch,).
     """
 
-    def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True):
+    def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True,
+                 context: int = 45):
         super().__init__(frame, hidden, layers, bidirectional, head_inputs=2)
+        self.config["context"] = context
+        self.context = context
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encode(x)
+        skip = round(self.context / self.frame)
+        if skip and h.shape[1] > 2 * skip:
+            h = h[:, skip:h.shape[1] - skip]
         return self.out(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1))[:, 0]
 
 

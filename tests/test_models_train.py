@@ -17,10 +17,25 @@ def test_shapes(kind, length, out_shape):
 
 def test_denoisers_ignore_offset_and_scale():
     x = torch.randn(2, 3600)
-    for kind in ("lstm", "cnn"):
-        m = models.build_model(kind).eval()
+    for kind, config in (("lstm", {}), ("lstm", {"gate": True}), ("cnn", {})):
+        m = models.build_model(kind, **config).eval()
         with torch.no_grad():
             torch.testing.assert_close(m(3 * x + 5), 3 * m(x) + 5, atol=1e-4, rtol=1e-4)
+
+
+def test_classifier_pools_over_the_central_frames_only():
+    m = models.build_model("gru_classifier", seed=0, hidden=4, context=45).eval()
+    x = torch.randn(3, 180)
+    with torch.no_grad():
+        h = m.encode(x)
+        assert h.shape[1] == 45                      # 4-sample frames
+        centre = h[:, 11:34]                         # frames whose samples lie in 45..134
+        expected = m.out(torch.cat([centre.mean(1), centre.amax(1)], -1))[:, 0]
+        torch.testing.assert_close(m(x), expected)
+        whole = m.out(torch.cat([h.mean(1), h.amax(1)], -1))[:, 0]
+        assert not torch.allclose(m(x), whole)
+        m.context = 0
+        torch.testing.assert_close(m(x), whole)
 
 
 def test_bad_options_are_explained():
@@ -28,6 +43,8 @@ def test_bad_options_are_explained():
         models.build_model("transformer")
     with pytest.raises(ValueError, match="layers must be 1, 2 or 3"):
         models.build_model("lstm", layers=4)
+    with pytest.raises(ValueError, match="gate=True needs residual=True"):
+        models.build_model("lstm", gate=True, residual=False)
 
 
 def _toy(tmp_path, seed=0, epochs=3):
