@@ -36,7 +36,7 @@ TRAINING = {
 }
 #: The window classifier is small and sees 39 segments per window (a batch of 32 windows is 1,280 segments).
 TRAINING_CLASSIFIER = {"quick": TRAINING["quick"],
-                       "full": {"epochs": 24, "patience": 6, "batch_size": 32, "max_minutes": 8}}
+                       "full": {"epochs": 36, "patience": 6, "batch_size": 32, "max_minutes": 14}}
 #: Detector and classifier training noise: every kind, down to -15 dB (NSTDB level 0 is about -12.7 dB).
 TRAIN_NOISE = {"kinds": ("gaussian", "bw", "em", "ma", "mixed"), "snr_range": (-15.0, 30.0), "clean_fraction": 0.15}
 #: Samples on each side of the classifier's 0.25 s segment.

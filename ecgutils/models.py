@@ -51,12 +51,12 @@ class LSTMDenoiser(nn.Module):
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True, gate: bool = False):
+                 residual: bool = True, gate: bool = True):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
         if gate and not residual:
-            raise ValueError("gate=True needs residual=True (the gate scales the correction)")
+            raise ValueError("gate=True needs residual=True (the gate scales the correction); pass gate=False")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual,
                            gate=gate)
         self.frame, self.residual = frame, residual

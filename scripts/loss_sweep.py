@@ -31,15 +31,15 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (two runs side by side: 1 each)")
     p.add_argument("--profile", default="full")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--gate", action="store_true", help="LSTM with a per-window gate on its correction")
+    p.add_argument("--no-gate", action="store_true", help="LSTM without the per-window gate on its correction")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     options = {} if args.ceiling_db is None else {"ceiling_db": args.ceiling_db}
-    tag = args.loss + ("" if args.ceiling_db is None else f"_{args.ceiling_db:g}dB") + ("_gate" if args.gate else "")
+    tag = args.loss + ("" if args.ceiling_db is None else f"_{args.ceiling_db:g}dB") + ("_nogate" if args.no_gate else "")
     ds, bank = dataset.load_dataset(args.profile), NoiseBank.load()
     model, _ = denoising.train_denoiser(ds, bank, "lstm", args.profile, args.seed, name=f"sweep_{tag}", loss=args.loss,
-                                        model_config={"gate": True} if args.gate else None,
+                                        model_config={"gate": False} if args.no_gate else None,
                                         loss_options=options, max_minutes=args.minutes)
     cases = denoising.synthetic_cases(ds, bank, args.seed) + denoising.nstdb_cases(nstdb.load_cases())
     table = denoising.summary_table(denoising.evaluate(cases, denoising.denoisers({"lstm": model})))
