@@ -296,10 +296,16 @@ def load_checkpoint(path: str | Path, device=None, notebook: str | None = None) 
     return torch.load(path, map_location=device or "cpu", weights_only=True)
 
 
+#: Model options added after checkpoints were first written, with the behaviour those checkpoints were trained with:
+#: a stored configuration without the key gets this value rather than today's default.
+LEGACY_CONFIG = {"lstm": {"gate": False}, "gru_classifier": {"context": 0}}
+
+
 def load_model(path: str | Path, device=None, notebook: str | None = None) -> nn.Module:
     """Rebuild the model stored in a checkpoint, in evaluation mode."""
     payload = load_checkpoint(path, device, notebook)
-    model = build_model(payload["kind"], **payload["config"])
+    config = {**LEGACY_CONFIG.get(payload["kind"], {}), **payload["config"]}
+    model = build_model(payload["kind"], **config)
     model.load_state_dict(payload["state_dict"])
     model.meta = payload["meta"]
     return model.to(device or "cpu").eval()

@@ -1,9 +1,10 @@
-"""Compare denoiser training losses at an equal time budget (the experiment behind the loss choice of notebook 02).
+"""Compare denoiser losses (and the gate) at an equal time budget: the experiment behind notebook 02's choices.
 
 Usage, after ``make run PROFILE=full`` (needs the full-profile windows of notebook 01)::
 
     .venv/bin/python scripts/loss_sweep.py --loss mse_scaled --minutes 10 --threads 1
-    .venv/bin/python scripts/loss_sweep.py --loss mse_noise --ceiling-db 5 --minutes 10 --threads 1
+    .venv/bin/python scripts/loss_sweep.py --loss mse_scaled --no-gate --minutes 10 --threads 1
+    .venv/bin/python scripts/loss_sweep.py --loss mse_noise --ceiling-db 5 --no-gate --minutes 10 --threads 1
 
 Each run trains an LSTM denoiser as notebook 02 does, but writes ``outputs/models/sweep_<tag>.pt`` (the notebook's
 model is left alone), scores it and the band-pass on the DS2 test cases and the NSTDB records with the benchmark's

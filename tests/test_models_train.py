@@ -134,3 +134,17 @@ def test_mse_noise_is_the_inverse_linear_snr_improvement():
     assert loss(half, c, x).item() == pytest.approx(0.25, rel=1e-3)
     clean_in = train.denoising_loss("mse_noise", ceiling_db=20.0)(c + 0.1 * torch.cos(17 * t), c, c)
     assert clean_in.item() == pytest.approx(1.0, rel=0.1)  # noise-free input: floor at 20 dB
+
+
+def test_checkpoints_from_before_an_option_load_as_trained(tmp_path):
+    # an LSTM checkpoint written before the gate existed has no "gate" in its config and no gate weights
+    old = models.build_model("lstm", seed=0, hidden=8, layers=1, gate=False)
+    path = train.save_checkpoint(tmp_path / "old.pt", old, "lstm")
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["gate"]
+    torch.save(payload, path)
+    loaded = train.load_model(path)
+    assert loaded.gate is None
+    x = torch.randn(1, 720)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), old.eval()(x))
