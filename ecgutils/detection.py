@@ -170,6 +170,7 @@ def train_classifier(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed:
     -------
     model, history : nn.Module, pandas.DataFrame
     """
+    model_config = {"context": CONTEXT, **(model_config or {})}  # the model pools over the labelled centre only
     model, cfg, batch_size, rng, ws, beats = _setup(TRAINING_CLASSIFIER, "gru_classifier", ds, profile, seed,
                                                    model_config, train_overrides)
     _, lab = segments_of(ws.x, beats)
