@@ -21,13 +21,13 @@ from . import paths
 from .data import FS, read_record
 from .dataset import Dataset
 from .export import write_csv
-from .inference import detect_r_peaks
+from .inference import classify_segments, detect_r_peaks, peak_probability, peaks_from_probability, stored_threshold
 from .metrics import classification_metrics, score_detections
 from .models import build_model
 from .noise import NoiseBank, make_noise
 from .nstdb import noisy_mask
 from .splits import get_split
-from .train import TrainConfig, fit, load_checkpoint, noisy_batches, predict, save_checkpoint
+from .train import TrainConfig, fit, load_checkpoint, noisy_batches, save_checkpoint
 from .windows import cut_segments, peak_targets
 
 TRAINING = {
@@ -125,8 +125,6 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, thresholds
     table : pandas.DataFrame
         ``noise``, ``snr``, ``threshold``, ``gross_f1`` for every input and threshold.
     """
-    from .inference import peak_probability, peaks_from_probability
-
     rows = []
     for i, (kind, snr) in enumerate(noise):
         rng = np.random.default_rng([seed, i])
@@ -188,7 +186,7 @@ def train_classifier(ds: Dataset, bank: NoiseBank, profile: str = "quick", seed:
     history = fit(model, epoch, val, _bce(pos_weight), cfg, name=name,
                   kind="gru_classifier", progress=progress,
                   meta={"profile": profile, "dataset": ds.path.name, "pos_weight": pos_weight})
-    prob = 1 / (1 + np.exp(-predict(model, vx, batch_size=2048)))
+    prob = classify_segments(vx, model)
     f1 = [f1_score(vy, prob >= t) for t in THRESHOLDS]
     store_threshold(paths.outputs_dir("models") / f"{name}.pt", model, THRESHOLDS[int(np.argmax(f1))])
     return model, history
@@ -214,10 +212,8 @@ def classifier_report(model, inputs: dict, beat_lists, threshold: float | None =
     details : dict
         Per input: the full metrics dict (with the confusion matrix), labels and probabilities.
     """
-    from .inference import classify_segments
-
     if threshold is None:
-        threshold = getattr(model, "meta", {}).get("threshold", 0.5)
+        threshold = stored_threshold(model)
     rows, details = [], {}
     for name, x in inputs.items():
         seg, lab = segments_of(x, beat_lists)

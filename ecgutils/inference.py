@@ -169,6 +169,12 @@ def peak_probability(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
     return overlap_apply(x360, fn)
 
 
+def stored_threshold(model, default: float = 0.5) -> float:
+    """The decision threshold tuned on validation records and stored in a model's checkpoint (``meta``), or
+    ``default`` for a model without one."""
+    return float(getattr(model, "meta", {}).get("threshold", default))
+
+
 def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | None = None) -> np.ndarray:
     """Detect R-peaks with the trained GRU detector.
 
@@ -195,7 +201,7 @@ def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | N
         return np.zeros(0, dtype=np.int64)
     model = get_model("detector", checkpoint)
     if threshold is None:
-        threshold = getattr(model, "meta", {}).get("threshold", 0.5)
+        threshold = stored_threshold(model)
     prob = peak_probability(x, fs, model)
     return peaks_from_probability(prob, threshold, fs_out=fs, n_out=len(x))
 
