@@ -28,17 +28,6 @@ def _frames(x: torch.Tensor, frame: int) -> tuple[torch.Tensor, int]:
     return x.reshape(x.shape[0], -1, frame), pad
 
 
-def _slow(f: torch.Tensor, width: int) -> torch.Tensor:
-    """The slow component of framed signals (B, T, frame): frame means, smoothed twice by a moving average of
-    ``width`` frames (odd), interpolated linearly back to samples; same shape as ``f``."""
-    b, t, frame = f.shape
-    v = f.mean(dim=-1)[:, None]
-    for _ in range(2):
-        v = F.avg_pool1d(v, width, stride=1, padding=width // 2, count_include_pad=False)
-    v = F.interpolate(v, size=t * frame, mode="linear", align_corners=False)
-    return v.reshape(b, t, frame)
-
-
 class LSTMDenoiser(nn.Module):
     """Stacked (bi)LSTM denoiser over frames of samples, with a residual output.
 
@@ -57,31 +46,24 @@ class LSTMDenoiser(nn.Module):
     gate : bool
         Scale the correction by a per-window gate in [0, 1] computed from the time-averaged LSTM states, so that
         "leave this window alone" is one number to learn rather than a zero at every sample (residual only).
-    baseline : bool
-        Add a baseline path: a fixed smoother (two passes of a 0.5 s moving average over the frames) estimates the
-        window's slow component, and a per-frame gate in [0, 1] from the LSTM state says how much of it to remove.
-        Removing baseline wander becomes one number per frame to learn, and keeping the record's own baseline
-        another (residual only).
 
     Shapes: input (batch, n_samples) in mV, output the same.
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True, gate: bool = True, baseline: bool = False):
+                 residual: bool = True, gate: bool = True):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
-        if (gate or baseline) and not residual:
-            raise ValueError("gate=True and baseline=True need residual=True; pass gate=False, baseline=False")
+        if gate and not residual:
+            raise ValueError("gate=True needs residual=True (the gate scales the correction); pass gate=False")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual,
-                           gate=gate, baseline=baseline)
+                           gate=gate)
         self.frame, self.residual = frame, residual
         self.inp = nn.Linear(frame, hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden * (2 if bidirectional else 1), frame)
         self.gate = nn.Linear(hidden * (2 if bidirectional else 1), 1) if gate else None
-        self.baseline = nn.Linear(hidden * (2 if bidirectional else 1), 1) if baseline else None
-        self.smooth_frames = max(1, round(0.5 * 360 / frame)) // 2 * 2 + 1  # odd, about 0.5 s at 360 Hz
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
@@ -91,8 +73,6 @@ class LSTMDenoiser(nn.Module):
         y = self.out(h)
         if self.gate is not None:
             y = y * torch.sigmoid(self.gate(h.mean(dim=1)))[:, :, None]
-        if self.baseline is not None:
-            y = y - torch.sigmoid(self.baseline(h)) * _slow(f, self.smooth_frames)
         if self.residual:
             y = y + f
         return y.reshape(x.shape[0], -1)[:, :n] * s + m

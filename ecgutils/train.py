@@ -7,7 +7,6 @@ file and renamed, so an interrupted run never leaves a half-written checkpoint b
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
@@ -102,11 +101,6 @@ class TrainConfig:
         Stop after this much wall-clock time (the epoch in progress is finished).
     grad_clip : float
         Gradient norm clipping (recurrent nets need it).
-    weight_decay : float
-        AdamW weight decay.
-    ema : float
-        Decay of an exponential moving average of the weights, updated after every step (0: off). When on, the
-        averaged weights are the ones validated and saved: they are smoother than the last step's.
     """
 
     epochs: int = 20
@@ -116,7 +110,6 @@ class TrainConfig:
     max_minutes: float | None = None
     grad_clip: float = 1.0
     weight_decay: float = 0.0
-    ema: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -157,8 +150,6 @@ def fit(model: nn.Module, train_epoch: Callable[[int], Iterable], val_batches: l
     csv_dir = Path(csv_dir) if csv_dir is not None else paths.outputs_dir("csv")
     ckpt = models_dir / f"{name}.pt"
     keep_other_profile(ckpt, (meta or {}).get("profile"))
-    averaged = copy.deepcopy(model) if cfg.ema else model  # the weights that are validated and saved
-    steps = 0
     rows, best, stale, t_start = [], math.inf, 0, time.time()
     bar = tqdm(range(1, cfg.epochs + 1), desc=f"training {name}", disable=not progress)
     for epoch in bar:
@@ -172,17 +163,14 @@ def fit(model: nn.Module, train_epoch: Callable[[int], Iterable], val_batches: l
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            steps += 1
-            if cfg.ema:
-                _ema_update(averaged, model, min(cfg.ema, (1 + steps) / (10 + steps)))
             total += loss.item() * len(x)
             count += len(x)
         sched.step()
-        val = evaluate_loss(averaged, val_batches, loss_fn, device)
+        val = evaluate_loss(model, val_batches, loss_fn, device)
         improved = val < best
         if improved:
             best, stale = val, 0
-            save_checkpoint(ckpt, averaged, kind, meta={"epoch": epoch, "val_loss": val, "name": name,
+            save_checkpoint(ckpt, model, kind, meta={"epoch": epoch, "val_loss": val, "name": name,
                                                       "train": asdict(cfg), **(meta or {})})
         else:
             stale += 1
@@ -201,13 +189,6 @@ def fit(model: nn.Module, train_epoch: Callable[[int], Iterable], val_batches: l
     write_csv(history, csv_dir / f"{name}_history.csv", index=False)
     model.load_state_dict(load_checkpoint(ckpt, device=device)["state_dict"])  # leave the model at its best epoch
     return history
-
-
-@torch.no_grad()
-def _ema_update(averaged: nn.Module, model: nn.Module, decay: float) -> None:
-    """averaged <- decay * averaged + (1 - decay) * model, parameter by parameter."""
-    for a, p in zip(averaged.parameters(), model.parameters()):
-        a.lerp_(p, 1.0 - decay)
 
 
 @torch.no_grad()

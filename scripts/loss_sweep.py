@@ -33,18 +33,15 @@ def main(argv=None) -> None:
     p.add_argument("--profile", default="full")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-gate", action="store_true", help="LSTM without the per-window gate on its correction")
-    p.add_argument("--baseline", action="store_true", help="LSTM with the baseline path (LSTMDenoiser(baseline=True))")
-    p.add_argument("--ema", type=float, default=0.0, help="decay of the weights' moving average (0: off)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     options = {} if args.ceiling_db is None else {"ceiling_db": args.ceiling_db}
-    tag = args.loss + ("" if args.ceiling_db is None else f"_{args.ceiling_db:g}dB") + ("_nogate" if args.no_gate else "") \
-        + ("_baseline" if args.baseline else "") + (f"_ema{args.ema:g}" if args.ema else "")
+    tag = args.loss + ("" if args.ceiling_db is None else f"_{args.ceiling_db:g}dB") + ("_nogate" if args.no_gate else "")
     ds, bank = dataset.load_dataset(args.profile), NoiseBank.load()
     model, _ = denoising.train_denoiser(ds, bank, "lstm", args.profile, args.seed, name=f"sweep_{tag}", loss=args.loss,
-                                        model_config={"gate": not args.no_gate, "baseline": args.baseline},
-                                        loss_options=options, max_minutes=args.minutes, ema=args.ema)
+                                        model_config={"gate": False} if args.no_gate else None,
+                                        loss_options=options, max_minutes=args.minutes)
     cases = denoising.synthetic_cases(ds, bank, args.seed) + denoising.nstdb_cases(nstdb.load_cases())
     table = denoising.summary_table(denoising.evaluate(cases, denoising.denoisers({"lstm": model})))
     write_csv(table, paths.outputs_dir("csv") / f"sweep_{tag}.csv", index=False)

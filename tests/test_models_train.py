@@ -17,7 +17,7 @@ def test_shapes(kind, length, out_shape):
 
 def test_denoisers_ignore_offset_and_scale():
     x = torch.randn(2, 3600)
-    for kind, config in (("lstm", {}), ("lstm", {"gate": False}), ("lstm", {"baseline": True}), ("cnn", {})):
+    for kind, config in (("lstm", {}), ("lstm", {"gate": False}), ("cnn", {})):
         m = models.build_model(kind, **config).eval()
         with torch.no_grad():
             torch.testing.assert_close(m(3 * x + 5), 3 * m(x) + 5, atol=1e-4, rtol=1e-4)
@@ -38,42 +38,16 @@ def test_classifier_pools_over_the_central_frames_only():
         torch.testing.assert_close(m(x), whole)
 
 
-def test_baseline_path_smoother_keeps_slow_and_drops_fast_components():
-    t = torch.arange(3600) / 360.0
-    for hz, kept in ((0.2, 1.0), (15.0, 0.0), (1.2, None)):
-        f, _ = models._frames(torch.sin(2 * torch.pi * hz * t)[None], 8)
-        slow = models._slow(f, 23).reshape(-1)[360:-360]  # away from the window's edges
-        if kept is not None:
-            assert (slow - kept * torch.sin(2 * torch.pi * hz * t[360:-360])).abs().max() < 0.06
-        else:  # a heart rate (72 bpm) is mostly, not wholly, removed: the LSTM's own correction handles the rest
-            assert 0.1 < slow.abs().max() < 0.4
-
-
-def test_baseline_gate_decides_how_much_of_the_slow_component_goes():
-    m = models.build_model("lstm", seed=0, hidden=8, layers=1, baseline=True).eval()
-    x = torch.randn(2, 720) + torch.linspace(0, 5, 720)  # noise on a ramp
-    with torch.no_grad():
-        m.out.weight.zero_(), m.out.bias.zero_()          # no correction of its own: only the baseline path acts
-        m.baseline.weight.zero_(), m.baseline.bias.fill_(-30.0)
-        torch.testing.assert_close(m(x), x)                # gate shut: the input is left alone
-        m.baseline.bias.fill_(30.0)
-        y = m(x)
-    assert (y - x).abs().max() > 1.0                       # gate open: the ramp goes
-    assert (y[:, 100:-100] - y[:, 100:-100].mean()).std() < (x[:, 100:-100] - x[:, 100:-100].mean()).std()
-
-
 def test_bad_options_are_explained():
     with pytest.raises(ValueError, match="valid options: lstm, cnn, gru_detector, gru_classifier"):
         models.build_model("transformer")
     with pytest.raises(ValueError, match="layers must be 1, 2 or 3"):
         models.build_model("lstm", layers=4)
-    with pytest.raises(ValueError, match="need residual=True"):
+    with pytest.raises(ValueError, match="gate=True needs residual=True"):
         models.build_model("lstm", gate=True, residual=False)
-    with pytest.raises(ValueError, match="need residual=True"):
-        models.build_model("lstm", gate=False, baseline=True, residual=False)
 
 
-def _toy(tmp_path, seed=0, epochs=3, ema=0.0):
+def _toy(tmp_path, seed=0, epochs=3):
     idx = np.arange(650_000)
     bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)]) for i, k in enumerate(("bw", "em", "ma"))})
     t = np.arange(720) / 360
@@ -86,7 +60,7 @@ def _toy(tmp_path, seed=0, epochs=3, ema=0.0):
             yield x, c
 
     val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
-    hist = train.fit(model, epoch, val, train.denoising_loss("mse"), train.TrainConfig(epochs=epochs, seed=seed, lr=1e-2, ema=ema),
+    hist = train.fit(model, epoch, val, train.denoising_loss("mse"), train.TrainConfig(epochs=epochs, seed=seed, lr=1e-2),
                      name="toy", kind="lstm", models_dir=tmp_path / "models", csv_dir=tmp_path / "csv",
                      progress=False, meta={"profile": "quick"})
     return model, hist
@@ -104,30 +78,6 @@ def test_fit_saves_best_weights_only_checkpoint_and_history(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(again(x), model.eval()(x))
     assert not list((tmp_path / "models").glob(".*tmp"))
-
-
-def test_ema_moves_the_average_a_step_towards_the_weights():
-    avg, now = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
-    with torch.no_grad():
-        for p in avg.parameters():
-            p.fill_(0.0)
-        for p in now.parameters():
-            p.fill_(1.0)
-    train._ema_update(avg, now, 0.9)
-    for p in avg.parameters():
-        torch.testing.assert_close(p, torch.full_like(p, 0.1))
-
-
-def test_fit_with_ema_validates_and_saves_the_averaged_weights(tmp_path):
-    plain, h_plain = _toy(tmp_path / "plain", epochs=2)
-    averaged, h_ema = _toy(tmp_path / "ema", epochs=2, ema=0.9)
-    np.testing.assert_allclose(h_ema.train_loss, h_plain.train_loss, rtol=1e-5)  # same steps ...
-    assert not np.allclose(h_ema.val_loss, h_plain.val_loss)                       # ... other weights validated
-    saved = train.load_model(tmp_path / "ema" / "models" / "toy.pt")
-    x = torch.randn(1, 720)
-    with torch.no_grad():
-        torch.testing.assert_close(saved(x), averaged.eval()(x))
-        assert not torch.allclose(saved(x), plain.eval()(x))
 
 
 def test_same_seed_same_training(tmp_path):
