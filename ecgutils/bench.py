@@ -82,8 +82,11 @@ def quality_tables(profile: str, seed: int = 0) -> dict:
     methods = denoising.denoisers({"lstm": lstm, "cnn": cnn})
     cases = denoising.synthetic_cases(ds, bank, seed) + denoising.nstdb_cases(nstdb.load_cases())
     cases += denoising.nstdb_cases(nstdb.load_cases(levels=(24,), noisy_segments=False), noisy_segments=False)
-    den = denoising.summary_table(denoising.evaluate(cases, methods))
+    per_window = denoising.evaluate(cases, methods)
+    den = denoising.summary_table(per_window)
     t = ds.test
+    noise_free = per_window[(per_window.case == "none") & (per_window.method != "identity")]
+    _, harm = denoising.harm_by_baseline(noise_free, t.windows.x, t.windows.record)
     clf_table, _ = detection.classifier_report(clf, {"gaussian sigma=0.05": t.gaussian, "clean": t.windows.x},
                                                t.windows.beat_lists())
     signals, refs = detection.records_signals(get_split(profile).test)
@@ -91,7 +94,9 @@ def quality_tables(profile: str, seed: int = 0) -> dict:
                  "xqrs": detection.xqrs}
     clean, _ = detection.clean_scores(signals, refs, detectors, progress=False)
     nst = detection.nstdb_scores(detectors, NSTDB_LEVELS, progress=False)
-    return {"denoising": den, "classifier": clf_table.reset_index(), "detection_clean": clean.reset_index(),
+    harm.index = harm.index.astype(str)
+    return {"denoising": den, "harm_by_baseline": harm.reset_index(), "classifier": clf_table.reset_index(),
+            "detection_clean": clean.reset_index(),
             "detection_nstdb": nst}
 
 

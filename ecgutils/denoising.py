@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import filters
 from .dataset import Dataset
-from .metrics import denoising_metrics
+from .metrics import baseline_share_db, denoising_metrics, summarise_denoising
 from .models import build_model
 from .noise import KINDS, SNR_LEVELS, NoiseBank, make_noise
 from .nstdb import LEVEL_OFFSET_DB, NSTDBCase
@@ -166,8 +166,6 @@ def evaluate(cases: list[Case], methods: dict[str, Callable]) -> pd.DataFrame:
 
 def summary_table(per_window: pd.DataFrame) -> pd.DataFrame:
     """Mean metrics per case and method (rmse recomputed from the mean MSE), with NSTDB's sample-power SNR."""
-    from .metrics import summarise_denoising
-
     s = summarise_denoising(per_window, by=["case", "kind", "snr_nominal", "method"]).reset_index()
     nst = s["kind"].str.startswith("nstdb")
     s.loc[nst, "snr_sample_power_nominal"] = s.loc[nst, "snr_nominal"] + LEVEL_OFFSET_DB
@@ -177,3 +175,49 @@ def summary_table(per_window: pd.DataFrame) -> pd.DataFrame:
 def improvement_pivot(summary: pd.DataFrame, value: str = "snr_imp") -> pd.DataFrame:
     """A wide table: rows (kind, nominal SNR), one column per method."""
     return summary.pivot_table(index=["kind", "snr_nominal"], columns="method", values=value, sort=False)
+
+
+#: Bins of a window's own baseline wander, dB of the window's power (see :func:`harm_by_baseline`).
+BASELINE_BINS = (-np.inf, -20.0, -10.0, -5.0, np.inf)
+
+
+def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, fs: float = 360.0,
+                     bins=BASELINE_BINS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Output SNR on noise-free input against each window's own baseline wander: where "do no harm" is lost.
+
+    The clean reference is the raw record, baseline wander included. A denoiser trained to remove added
+    baseline wander cannot tell a record's own wander from added wander of the same size, so it removes both,
+    and is scored as if it had damaged the signal.
+
+    Parameters
+    ----------
+    per_window : pandas.DataFrame
+        Rows of :func:`evaluate` for the noise-free case (``case == "none"``), any number of methods.
+    clean : ndarray, shape (n_windows, length)
+        The case's clean windows, mV (row ``i`` is ``window == i``).
+    records : sequence of str, length n_windows
+        Record of each window.
+    fs : float
+        Sampling rate, Hz.
+    bins : sequence of float
+        Edges of the baseline bins, dB.
+
+    Returns
+    -------
+    per_window_table : pandas.DataFrame
+        ``record``, ``window``, ``baseline_db`` (:func:`ecgutils.metrics.baseline_share_db`), ``method``,
+        ``snr_out`` (dB).
+    by_bin : pandas.DataFrame
+        Mean output SNR (dB) per baseline bin (rows) and method (columns), with the number of windows.
+    """
+    if len(records) != len(clean):
+        raise ValueError(f"need one record name per window: {len(records)} records for {len(clean)} windows")
+    base = pd.DataFrame({"window": np.arange(len(clean)), "record": np.asarray(records).astype(str),
+                         "baseline_db": baseline_share_db(clean, fs)})
+    table = per_window[["window", "method", "snr_out"]].merge(base, on="window")
+    table = table[["record", "window", "baseline_db", "method", "snr_out"]]
+    table["own baseline (dB of window power)"] = pd.cut(table["baseline_db"], list(bins))
+    by_bin = table.pivot_table(index="own baseline (dB of window power)", columns="method", values="snr_out",
+                               aggfunc="mean", observed=True)
+    by_bin["windows"] = base.groupby(pd.cut(base["baseline_db"], list(bins)), observed=True).size()
+    return table.drop(columns="own baseline (dB of window power)"), by_bin

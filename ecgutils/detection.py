@@ -21,7 +21,8 @@ from . import paths
 from .data import FS, read_record
 from .dataset import Dataset
 from .export import write_csv
-from .inference import classify_segments, detect_r_peaks, peak_probability, peaks_from_probability, stored_threshold
+from .inference import (classify_segments, detect_r_peaks, peak_probability, peaks_from_probability, reject_t_waves,
+                        stored_threshold)
 from .metrics import classification_metrics, score_detections
 from .models import build_model
 from .noise import NoiseBank, make_noise
@@ -134,7 +135,8 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, thresholds
             prob = peak_probability(x, FS, model)
             lo, hi = scoring_span(len(x), "whole")
             for t in thresholds:
-                pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(peaks_from_probability(prob, t), lo, hi))
+                found = reject_t_waves(x, peaks_from_probability(prob, t))  # as detect_r_peaks does
+                pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
         for t in thresholds:
             rows.append({"noise": kind, "snr": snr, "threshold": t, "gross_f1": score_detections(pairs_at[t])[1]["gross_f1"]})
     table = pd.DataFrame(rows)

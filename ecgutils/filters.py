@@ -1,4 +1,4 @@
-"""Classical filters: the band-pass baseline of the denoising comparison."""
+"""Classical filters: the band-pass baseline of the denoising comparison, and the baseline-wander estimate."""
 
 from __future__ import annotations
 
@@ -30,6 +30,35 @@ def ecg_bandpass(x: np.ndarray, fs: float = FS, low_hz: float = 0.5, high_hz: fl
     """
     sos = sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
     return sps.sosfiltfilt(sos, np.asarray(x, dtype=np.float64), axis=-1).astype(np.float32)
+
+
+def ecg_baseline(x: np.ndarray, fs: float = FS, cutoff_hz: float = 0.5, order: int = 2) -> np.ndarray:
+    """The slow part of a signal (baseline wander): zero-phase Butterworth low-pass along the last axis.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., n_samples)
+        Signal in mV.
+    fs : float
+        Sampling rate, Hz.
+    cutoff_hz : float
+        Cut-off, Hz (0.5 Hz by default: what the band-pass's high-pass side removes).
+    order : int
+        Butterworth order (applied forwards and backwards).
+
+    Returns
+    -------
+    ndarray, same shape as ``x``, float32, mV
+
+    Notes
+    -----
+    The ends are extended by mirroring ``1.5 / cutoff_hz`` seconds of signal (3 s at 0.5 Hz), so the filter has
+    settled before the window starts and no step appears at its edges.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sos = sps.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos")
+    pad = min(x.shape[-1] - 1, round(1.5 * fs / cutoff_hz))
+    return sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad).astype(np.float32)
 
 
 def ecg_clean(x: np.ndarray, fs: float = FS, method: str = "bandpass") -> np.ndarray:

@@ -15,6 +15,7 @@ from scipy import signal as sps
 
 from . import paths
 from .data import FS, resample
+from .filters import ecg_bandpass
 from .train import load_model, predict
 
 #: Where notebooks 02 and 03 write the default models.
@@ -29,6 +30,9 @@ OVERLAP = 2 * FS
 REFRACTORY_S = 0.2
 #: Half-width of the neighbourhood that refines each picked peak, samples at 360 Hz (33 ms).
 REFINE = 12
+#: Pan and Tompkins' T-wave rule: a detection this soon after the previous beat (s) whose steepest slope is below
+#: this fraction of that beat's is a T wave.
+T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
 
 
 def checkpoint_path(role: str, checkpoint: str | Path | None = None) -> tuple[Path, str]:
@@ -175,7 +179,8 @@ def stored_threshold(model, default: float = 0.5) -> float:
     return float(getattr(model, "meta", {}).get("threshold", default))
 
 
-def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | None = None) -> np.ndarray:
+def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | None = None,
+                   t_wave_check: bool = True) -> np.ndarray:
     """Detect R-peaks with the trained GRU detector.
 
     Parameters
@@ -189,6 +194,8 @@ def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | N
     threshold : float, optional
         Probability a peak must reach; default the threshold tuned on the validation records and stored in the
         checkpoint (0.5 for a model without one).
+    t_wave_check : bool
+        Drop detections that Pan and Tompkins' rule calls T waves (:func:`reject_t_waves`).
 
     Returns
     -------
@@ -202,8 +209,11 @@ def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | N
     model = get_model("detector", checkpoint)
     if threshold is None:
         threshold = stored_threshold(model)
-    prob = peak_probability(x, fs, model)
-    return peaks_from_probability(prob, threshold, fs_out=fs, n_out=len(x))
+    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
+    peaks = peaks_from_probability(peak_probability(x360, FS, model), threshold)
+    if t_wave_check:
+        peaks = reject_t_waves(x360, peaks, FS)
+    return _to_rate(peaks, fs, len(x))
 
 
 def peaks_from_probability(prob: np.ndarray, threshold: float = 0.5, fs_out: float = FS,
@@ -233,11 +243,59 @@ def peaks_from_probability(prob: np.ndarray, threshold: float = 0.5, fs_out: flo
             idx = np.clip(peaks[:, None] + offsets, 0, len(prob) - 1)
             w = prob[idx]
             peaks = np.round((w * idx).sum(1) / np.maximum(w.sum(1), 1e-12)).astype(np.int64)
+    return _to_rate(peaks, fs_out, n_out)
+
+
+def _to_rate(peaks: np.ndarray, fs_out: float, n_out: int | None) -> np.ndarray:
+    """Indices at 360 Hz -> sorted unique indices at ``fs_out``, those outside ``[0, n_out)`` dropped."""
     if fs_out != FS:
         peaks = np.round(peaks * fs_out / FS).astype(np.int64)
     if n_out is not None:
         peaks = peaks[(peaks >= 0) & (peaks < n_out)]
     return np.unique(peaks.astype(np.int64))
+
+
+def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, fs: float = FS, window_s: float = T_WAVE_WINDOW_S,
+                   slope_ratio: float = T_WAVE_SLOPE_RATIO) -> np.ndarray:
+    """Drop detections that are T waves, by Pan and Tompkins' rule (IEEE Trans. Biomed. Eng. 32(3), 1985).
+
+    A detection less than ``window_s`` after the previous kept beat is a T wave if its steepest slope is less
+    than ``slope_ratio`` times that beat's. The slope is the absolute first difference of the signal band-passed
+    to the QRS band (5-15 Hz, :func:`ecgutils.filters.ecg_bandpass`), its maximum within 50 ms of the detection.
+    The published values (360 ms, one half) are the defaults; they were not tuned on this project's data.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples,)
+        mV.
+    peaks : ndarray of int
+        Sorted detections, sample indices.
+    fs : float
+        Sampling rate, Hz.
+    window_s : float
+        s.
+    slope_ratio : float
+
+    Returns
+    -------
+    ndarray of int64
+        The kept detections, sorted.
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if len(peaks) < 2:
+        return peaks
+    qrs = ecg_bandpass(signal, fs, 5.0, 15.0, order=2)
+    slope = np.abs(np.diff(qrs, prepend=qrs[:1]))
+    half = round(0.05 * fs)
+    idx = np.clip(peaks[:, None] + np.arange(-half, half + 1), 0, len(slope) - 1)
+    steepest = slope[idx].max(axis=1)
+    keep = [0]
+    for i in range(1, len(peaks)):
+        last = keep[-1]
+        if peaks[i] - peaks[last] < window_s * fs and steepest[i] < slope_ratio * steepest[last]:
+            continue
+        keep.append(i)
+    return peaks[keep]
 
 
 def classify_segments(segments: np.ndarray, checkpoint=None) -> np.ndarray:

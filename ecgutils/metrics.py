@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .filters import ecg_baseline
+
 
 def _centre(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
@@ -68,6 +70,30 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
         "mse_unit": mse / np.asarray(span, dtype=np.float64).ravel() ** 2,
         "prd": prd, "cosine": cosine,
     })
+
+
+def baseline_share_db(x: np.ndarray, fs: float = 360.0, cutoff_hz: float = 0.5) -> np.ndarray:
+    """How much of each window's power is baseline wander: ``10 log10(sum b^2 / sum x^2)`` dB, with ``x`` the window
+    minus its mean and ``b`` its part below ``cutoff_hz`` (:func:`ecgutils.filters.ecg_baseline`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_windows, length)
+        mV.
+    fs : float
+        Sampling rate, Hz.
+    cutoff_hz : float
+        Hz.
+
+    Returns
+    -------
+    ndarray, shape (n_windows,)
+        dB: 0 means all of the window's power is below the cut-off, -20 one percent of it.
+    """
+    c = _centre(np.atleast_2d(x))
+    b = ecg_baseline(c, fs, cutoff_hz).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(np.sum(b**2, -1) / np.sum(c**2, -1))
 
 
 def summarise_denoising(table: pd.DataFrame, by=None) -> pd.DataFrame:

@@ -146,6 +146,24 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
     return fig
 
 
+def plot_harm_vs_baseline(table, ax=None):
+    """Output SNR on noise-free input (dB) against each window's own baseline wander (dB of its power), per method.
+
+    ``table`` is the first result of :func:`ecgutils.denoising.harm_by_baseline`.
+    """
+    fig, ax = _axes(ax, (7, 4))
+    for i, (name, g) in enumerate(table.groupby("method", sort=False)):
+        ax.scatter(g["baseline_db"], g["snr_out"], s=9, alpha=0.6, color=COLORS.get(name, f"C{i}"), label=name)
+    lo = min(table["baseline_db"].min(), -1.0)
+    ax.plot([lo, 0], [-lo, 0], "k--", lw=0.8, label="all of the baseline removed, nothing else")
+    ax.set(xlabel="own baseline wander below 0.5 Hz (dB of the window's power)",
+           ylabel="output SNR on noise-free input (dB)",
+           title="Do no harm, window by window: the record's own baseline wander")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def plot_confusion(cm: np.ndarray, labels=("no R-peak", "R-peak"), title: str = "Confusion matrix", ax=None):
     """Seaborn heatmap of a 2x2 confusion matrix (counts, with row percentages)."""
     import seaborn as sns

@@ -83,3 +83,30 @@ def test_peak_position_is_the_centre_of_the_probability_plateau():
     peaks = inference.peaks_from_probability(prob, 0.5)
     assert abs(peaks[0] - 1003.5) <= 1 and abs(peaks[1] - 2012) <= 2
     assert inference.peaks_from_probability(prob, 0.5, refine=0)[1] >= 2016  # without refinement: the highest frame
+
+
+def _beats_with_t_waves(fs=360, seconds=10):
+    """Sharp 'QRS' spikes every second, each followed 250 ms later by a slow 'T wave' bump, mV."""
+    t = np.arange(seconds * fs) / fs
+    x = np.zeros_like(t)
+    beats = np.arange(fs // 2, len(t) - fs // 2, fs)
+    for b in beats:
+        x += np.exp(-0.5 * ((t - b / fs) / 0.01) ** 2)          # QRS: 10 ms wide
+        x += 0.4 * np.exp(-0.5 * ((t - b / fs - 0.25) / 0.05) ** 2)  # T wave: 50 ms wide, 250 ms later
+    return x, beats
+
+
+def test_t_wave_rule_drops_t_waves_and_keeps_close_sharp_beats():
+    x, beats = _beats_with_t_waves()
+    t_waves = beats + 90
+    found = np.sort(np.concatenate([beats, t_waves]))
+    np.testing.assert_array_equal(inference.reject_t_waves(x, found), beats)
+    # a second sharp beat 300 ms after the first (a couplet) is a beat, not a T wave
+    x2 = x + np.exp(-0.5 * ((np.arange(len(x)) - (beats[3] + 108)) / 3.6) ** 2)
+    kept = inference.reject_t_waves(x2, np.sort(np.append(beats, beats[3] + 108)))
+    assert beats[3] + 108 in kept and len(kept) == len(beats) + 1
+    # outside the 360 ms window nothing is judged by its slope
+    late = beats + 150
+    np.testing.assert_array_equal(inference.reject_t_waves(x, np.sort(np.concatenate([beats, late]))),
+                                  np.sort(np.concatenate([beats, late])))
+    assert len(inference.reject_t_waves(x, beats[:1])) == 1

@@ -72,3 +72,13 @@ def test_beat_scores_and_edge_cases():
                                              "b": (np.array([100, 500]), np.array([300]))})
     assert overall["gross_f1"] == pytest.approx(100 * 4 / 7)
     assert overall["avg_f1"] == pytest.approx((100 + 0) / 2)
+
+
+def test_baseline_share_is_the_power_below_half_a_hertz():
+    t = np.arange(3600) / 360
+    slow, fast = np.sin(2 * np.pi * 0.15 * t), np.sin(2 * np.pi * 10 * t)
+    share = metrics.baseline_share_db(np.stack([slow, fast, slow + fast, 0.1 * slow + fast]))
+    assert share[0] > -1.0                          # all of it is baseline (the window's edges cost a little)
+    assert share[1] < -30.0                         # none of it
+    assert share[2] == pytest.approx(-3.0, abs=0.6)  # half of it
+    assert share[3] == pytest.approx(-20.0, abs=0.6)
