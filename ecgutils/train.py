@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -101,6 +101,8 @@ class TrainConfig:
         Stop after this much wall-clock time (the epoch in progress is finished).
     grad_clip : float
         Gradient norm clipping (recurrent nets need it).
+    weight_decay : float
+        AdamW weight decay.
     """
 
     epochs: int = 20
@@ -110,7 +112,6 @@ class TrainConfig:
     max_minutes: float | None = None
     grad_clip: float = 1.0
     weight_decay: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def fit(model: nn.Module, train_epoch: Callable[[int], Iterable], val_batches: list, loss_fn: Callable,
