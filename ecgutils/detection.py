@@ -103,7 +103,7 @@ TUNE_NOISE = (("none", None), ("em", 6.0), ("em", 0.0), ("em", -6.0), ("ma", 0.0
 
 
 def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, thresholds=THRESHOLDS, noise=TUNE_NOISE,
-                   seed: int = 0) -> tuple[float, pd.DataFrame]:
+                   seed: int = 0, t_wave_check: bool = True) -> tuple[float, pd.DataFrame]:
     """Choose the detector's peak-picking threshold on validation records (never on test records).
 
     The network is trained with positives weighted 4x (so that no beat is missed early in training), which
@@ -119,6 +119,8 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, thresholds
     thresholds : sequence of float
     noise : sequence of (kind, snr dB)
         Inputs to score: ``("none", None)`` is the clean record; others get noise from the training half.
+    t_wave_check : bool
+        Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
 
     Returns
     -------
@@ -135,7 +137,9 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, thresholds
             prob = peak_probability(x, FS, model)
             lo, hi = scoring_span(len(x), "whole")
             for t in thresholds:
-                found = reject_t_waves(x, peaks_from_probability(prob, t))  # as detect_r_peaks does
+                found = peaks_from_probability(prob, t)
+                if t_wave_check:
+                    found = reject_t_waves(x, found)
                 pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
         for t in thresholds:
             rows.append({"noise": kind, "snr": snr, "threshold": t, "gross_f1": score_detections(pairs_at[t])[1]["gross_f1"]})
