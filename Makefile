@@ -25,3 +25,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# The shipped reference weights: full-profile training of the four models (two processes, one thread each), then
+# copied into ecgutils/weights/ with MANIFEST.json.
+weights: install
+	$(BIN)/python -c "from ecgutils import dataset; dataset.build_dataset('full')"
+	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn > outputs/weights_denoisers.log 2>&1 & \
+	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector > outputs/weights_rpeak.log 2>&1; \
+	wait $$!; \
+	$(BIN)/python -m ecgutils.runs --ship

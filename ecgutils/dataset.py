@@ -39,8 +39,9 @@ from tqdm.auto import tqdm
 
 from . import __version__, paths
 from .data import FS, read_record, sha256_file
-from .noise import CLASSIC_SIGMA, NoiseBank, make_noise, random_noise, snr_db
-from .splits import check_disjoint, get_split
+from .config import WindowConfig, get_config
+from .noise import NoiseBank, make_noise, noise_snr_db, random_noise
+from .splits import check_disjoint
 from .windows import WindowSet, cut_windows, unit_scale
 
 FORMAT = 1
@@ -91,21 +92,29 @@ class Dataset:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
 
 
-def dataset_params(profile: str = "quick", seed: int = 0, window_s: float = 10.0, sigma: float = CLASSIC_SIGMA,
-                   real_snr_range=(-6.0, 24.0)) -> dict:
-    """Every parameter a build depends on, as a JSON-able dict (its hash names the build)."""
-    split = get_split(profile)
+def dataset_params(profile: str = "quick", seed: int = 0, windows: WindowConfig | None = None) -> dict:
+    """Every parameter a build depends on, as a JSON-able dict (its hash names the build).
+
+    Parameters
+    ----------
+    profile : {"quick", "full"}
+    seed : int
+    windows : WindowConfig, optional
+        Window length, Gaussian sigma, real-noise kinds and SNR range; default the profile's.
+    """
+    cfg = get_config(profile, seed)
+    split, w = cfg.split, windows or cfg.windows
     check_disjoint(split)
     return {
         "format": FORMAT,
         "profile": profile,
         "seed": int(seed),
         "fs": FS,
-        "window": int(round(window_s * FS)),
-        "stride": int(round(window_s * FS)),
-        "sigma": float(sigma),
-        "real_kinds": ["bw", "em", "ma", "mixed"],
-        "real_snr_range": [float(v) for v in real_snr_range],
+        "window": int(round(w.window_s * FS)),
+        "stride": int(round(w.window_s * FS)),
+        "sigma": float(w.sigma),
+        "real_kinds": list(w.real_kinds),
+        "real_snr_range": [float(v) for v in w.real_snr_range],
         "noise_part": {"train": "train", "val": "train", "test": "test"},
         "records": {k: list(v) for k, v in split.sets().items()},
         "max_windows": split.max_windows,
@@ -117,9 +126,9 @@ def params_key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def build_dataset(profile: str = "quick", seed: int = 0, window_s: float = 10.0, sigma: float = CLASSIC_SIGMA,
-                  real_snr_range=(-6.0, 24.0), out_dir: str | Path | None = None, force: bool = False,
-                  progress: bool = True, **fetch_kwargs) -> Path:
+def build_dataset(profile: str = "quick", seed: int = 0, windows: WindowConfig | None = None,
+                  out_dir: str | Path | None = None, force: bool = False, progress: bool = True,
+                  **fetch_kwargs) -> Path:
     """Build (or reuse) the processed windows of a profile.
 
     Parameters
@@ -127,12 +136,9 @@ def build_dataset(profile: str = "quick", seed: int = 0, window_s: float = 10.0,
     profile : {"quick", "full"}
     seed : int
         Seeds every random draw (noise excerpts, Gaussian noise, SNRs).
-    window_s : float
-        Window length and stride, s.
-    sigma : float
-        Gaussian sigma on the [0, 1] window scale.
-    real_snr_range : (float, float)
-        Input SNR range of the ``real`` noisy set, dB.
+    windows : WindowConfig, optional
+        Window length and stride, Gaussian sigma, real-noise kinds and SNR range; default the profile's
+        (:func:`ecgutils.config.get_config`).
     out_dir : path, optional
         Parent folder; default ``data/processed``.
     force : bool
@@ -147,7 +153,7 @@ def build_dataset(profile: str = "quick", seed: int = 0, window_s: float = 10.0,
     Path
         The build's folder.
     """
-    params = dataset_params(profile, seed, window_s, sigma, real_snr_range)
+    params = dataset_params(profile, seed, windows)
     root = Path(out_dir) if out_dir is not None else paths.processed_dir()
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{profile}-{params_key(params)}"
@@ -191,7 +197,7 @@ def _noisy_versions(ws: WindowSet, rng, bank, part, params) -> dict:
     return {
         "clean": ws.x, "gaussian": ws.x + g_noise, "real": ws.x + r_noise,
         "real_kind": r_kind.astype("<U8"), "real_snr": r_snr.astype(np.float32),
-        "gaussian_snr": snr_db(ws.x, g_noise).astype(np.float32),
+        "gaussian_snr": noise_snr_db(ws.x, g_noise).astype(np.float32),
         "lo": lo, "span": span, "record": ws.record.astype("<U8"), "start": ws.start,
         "beat_ptr": ws.beat_ptr, "beat_pos": ws.beat_pos,
     }

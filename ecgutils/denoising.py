@@ -17,24 +17,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import filters
+from .config import Recipe
 from .dataset import Dataset
+from .losses import denoising_loss
 from .metrics import baseline_share_db, denoising_metrics, summarise_denoising
 from .models import build_model
 from .noise import KINDS, SNR_LEVELS, NoiseBank, make_noise
 from .nstdb import LEVEL_OFFSET_DB, NSTDBCase
-from .train import TrainConfig, denoising_loss, fit, noisy_batches, predict
-
-#: Training settings per profile: quick runs in seconds, full is the project's reported model.
-TRAINING = {
-    "quick": {"epochs": 3, "patience": 3, "batch_size": 16, "max_minutes": 2},
-    "full": {"epochs": 28, "patience": 6, "batch_size": 32, "max_minutes": 18},
-}
-#: The CNN baseline trains faster per epoch; it gets a third of the LSTM's time.
-TRAINING_CNN = {"quick": TRAINING["quick"], "full": {**TRAINING["full"], "max_minutes": 6}}
-#: Noise the denoisers are trained on: every kind, SNR from -12 to 30 dB, 10 % clean windows.
-TRAIN_NOISE = {"kinds": ("gaussian", "bw", "em", "ma", "mixed"), "snr_range": (-12.0, 30.0), "clean_fraction": 0.1}
-
+from .train import Fitted, fit, fixed_batches, noisy_batches
 
 @dataclass
 class Case:
@@ -49,62 +39,42 @@ class Case:
 
 
 def validation_batches(ds: Dataset, batch_size: int = 64) -> list:
-    """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise."""
+    """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise.
+
+    The noisy versions were drawn once (seeded) by notebook 01, so the loss is comparable from epoch to epoch.
+    """
     v = ds.val
     x = np.concatenate([v.real, v.gaussian, v.windows.x])
-    y = np.concatenate([v.windows.x] * 3)
-    return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    return fixed_batches(x, np.concatenate([v.windows.x] * 3), batch_size)
 
 
-def train_denoiser(ds: Dataset, bank: NoiseBank, kind: str = "lstm", profile: str = "quick", seed: int = 0,
-                   name: str | None = None, model_config: dict | None = None, loss: str = "mse_scaled", freq_weight: float = 0.0,
-                   loss_options: dict | None = None, progress: bool = True, **train_overrides):
-    """Train a denoiser on the training windows with fresh noise each epoch; early-stop on validation records.
+def train_denoiser(ds: Dataset, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+    """Train a denoiser on the training windows with fresh noise each epoch; keep the best validation epoch.
 
     Parameters
     ----------
     ds : Dataset
         From :func:`ecgutils.dataset.load_dataset`.
     bank : NoiseBank
-    kind : {"lstm", "cnn"}
-    profile : {"quick", "full"}
-        Picks epochs, batch size and time budget from :data:`TRAINING`.
-    name : str, optional
-        Checkpoint stem; default ``lstm_denoiser`` / ``cnn_denoiser``.
-    model_config : dict, optional
-        Passed to the model (e.g. ``{"layers": 3, "hidden": 96}``).
-    loss : {"mse_scaled", "mse_noise", "mse", "mse_db"}
-        MSE scaled by each noisy window's power (default), by the added noise's power, plain MSE, or per-window MSE
-        in dB; see
-        :func:`ecgutils.train.denoising_loss`.
-    freq_weight : float
-        Weight of the spectral loss term (0: none).
-    loss_options : dict, optional
-        More arguments of :func:`ecgutils.train.denoising_loss` (e.g. ``{"ceiling_db": 5.0}`` for ``mse_noise``).
-    **train_overrides
-        Override ``epochs``, ``patience``, ``batch_size``, ``max_minutes``, ``lr``.
+    recipe : Recipe
+        ``get_config(profile).lstm`` or ``.cnn`` (or a changed copy, :func:`ecgutils.config.with_changes`).
 
     Returns
     -------
-    model, history : nn.Module, pandas.DataFrame
+    Fitted
+        The model at its best epoch and the loss history.
     """
-    settings = {**(TRAINING_CNN if kind == "cnn" else TRAINING)[profile], **train_overrides}
-    batch_size = settings.pop("batch_size")
-    name = name or f"{kind}_denoiser"
-    model = build_model(kind, seed=seed, **(model_config or {}))
-    cfg = TrainConfig(seed=seed, **settings)
-    rng = np.random.default_rng(seed)
+    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    loss = denoising_loss(**recipe.loss)
+    rng = np.random.default_rng(recipe.train.seed)
     clean = ds.train.windows.x
 
-    def epoch(_):
-        for x, c, _ in noisy_batches(clean, bank, rng, batch_size, **TRAIN_NOISE):
+    def epoch():
+        for x, c, _ in noisy_batches(clean, bank, rng, recipe.train.batch_size, recipe.noise):
             yield x, c
 
-    history = fit(model, epoch, validation_batches(ds), denoising_loss(loss, freq_weight, **(loss_options or {})), cfg,
-                  name=name, kind=kind, progress=progress,
-                  meta={"profile": profile, "dataset": ds.path.name, "loss": loss, "freq_weight": freq_weight,
-                        "loss_options": loss_options or {}, "train_noise": TRAIN_NOISE})
-    return model, history
+    return fit(model, epoch, validation_batches(ds), loss, recipe.train, desc=f"training {recipe.name}",
+               progress=progress)
 
 
 # --------------------------------------------------------------------------------------------- cases

@@ -3,20 +3,21 @@ never leaves a half-written CSV under the final name."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .data import read_record
+from .files import atomic_path
+from .inference import denoise, detect_r_peaks
+
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
-    """``df.to_csv(path, **kwargs)``, atomically."""
+    """``df.to_csv(path, **kwargs)``, atomically (:func:`ecgutils.files.atomic_path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, **kwargs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, **kwargs)
     return path
 
 
@@ -115,8 +116,6 @@ def read_signal(source: str | Path, fs: float | None = None, column: str | None 
         elif column not in df.columns:
             raise ValueError(f"{source.name} has no column {column!r}; columns: {', '.join(map(str, df.columns))}")
         return df[column].to_numpy(dtype=np.float32), float(fs)
-    from .data import read_record
-
     base = source.with_suffix("") if source.suffix == ".hea" else source
     rec = read_record(str(base), lead=lead)  # the header gives the rate; other rates come back at 360 Hz
     return rec.signal, rec.fs
@@ -133,7 +132,7 @@ def export_recording(source: str | Path, out: str | Path, fs: float | None = Non
     out : path
         The CSV to write (atomically).
     denoiser, detector : path or nn.Module, optional
-        Default: the checkpoints of notebooks 02 and 03.
+        Default: the shipped reference models.
 
     Returns
     -------
@@ -141,11 +140,9 @@ def export_recording(source: str | Path, out: str | Path, fs: float | None = Non
         ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``; at the CSV's rate, or at 360 Hz for
         a WFDB record (resampled if it had another rate).
     """
-    from .inference import denoise, detect_r_peaks
-
     x, fs = read_signal(source, fs, column, lead)
-    y = denoise(x, fs, denoiser)
-    peaks = detect_r_peaks(y, fs, detector)
+    y = denoise(x, fs=fs, checkpoint=denoiser)
+    peaks = detect_r_peaks(y, fs=fs, checkpoint=detector)
     table = sample_table(x, y, peaks, fs)
     write_csv(table, out, index=False)
     return table

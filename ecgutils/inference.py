@@ -1,64 +1,34 @@
-"""Apply the trained models to a signal of any length: ``denoise``, ``detect_r_peaks``, ``classify_segments``.
+"""Apply a denoiser or an R-peak detector to your own ECG: ``denoise``, ``detect_r_peaks``, ``classify_segments``.
 
-Long signals are cut into 10 s windows that overlap by 2 s; the outputs are blended with weights that ramp up and
-down over the overlap, so there are no seams. A sampling rate other than 360 Hz is resampled in (and out).
+Every function takes the sampling rate as a required keyword (``fs=``), resamples to the models' 360 Hz inside and
+returns at ``fs``. The deep models default to the reference weights shipped with the package; ``checkpoint=`` takes
+another ``.pt`` file (e.g. one a notebook just trained) or a model. The classical methods come through the same
+door: ``method="bandpass"`` for denoising, ``method="xqrs"`` for R-peaks. Long signals are cut into 10 s windows
+that overlap by 2 s, and the outputs are blended with weights that ramp up and down over the overlap.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import torch
-from scipy import signal as sps
+from scipy.special import expit
 
-from . import paths
-from .data import FS, resample
-from .filters import ecg_bandpass
-from .train import load_model, predict
+from . import checkpoints, filters, peaks
+from .data import resample
 
-#: Where notebooks 02 and 03 write the default models.
-DEFAULT_CHECKPOINTS = {
-    "denoiser": ("lstm_denoiser.pt", "02_lstm_denoising.ipynb"),
-    "detector": ("gru_beat_detector.pt", "03_gru_rpeak_detection.ipynb"),
-    "classifier": ("gru_rpeak.pt", "03_gru_rpeak_detection.ipynb"),
-}
-WINDOW = 10 * FS
-OVERLAP = 2 * FS
-#: Shortest distance between two R-peaks, s (refractory period).
-REFRACTORY_S = 0.2
-#: Half-width of the neighbourhood that refines each picked peak, samples at 360 Hz (33 ms).
-REFINE = 12
-#: Pan and Tompkins' T-wave rule: a detection this soon after the previous beat (s) whose steepest slope is below
-#: this fraction of that beat's is a T wave.
-T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
-
-
-def checkpoint_path(role: str, checkpoint: str | Path | None = None) -> tuple[Path, str]:
-    """The checkpoint to use for ``role`` (``denoiser``, ``detector``, ``classifier``) and the notebook that makes it."""
-    name, notebook = DEFAULT_CHECKPOINTS[role]
-    return (Path(checkpoint) if checkpoint is not None else paths.outputs_dir("models") / name), notebook
-
-
-@lru_cache(maxsize=8)
-def _cached(path: str, mtime: float):
-    return load_model(path)
-
-
-def get_model(role: str, checkpoint=None):
-    """Load (once) the model for ``role``; a missing checkpoint names the notebook that writes it."""
-    if isinstance(checkpoint, torch.nn.Module):
-        return checkpoint.eval()
-    path, notebook = checkpoint_path(role, checkpoint)
-    if not path.exists():
-        raise FileNotFoundError(f"no {role} checkpoint at {path}: run notebooks/{notebook} first "
-                                f"(or pass checkpoint=<path to a .pt file>).")
-    return _cached(str(path.resolve()), path.stat().st_mtime)
+#: Window and overlap of :func:`overlap_apply`, s.
+WINDOW_S, OVERLAP_S = 10.0, 2.0
+#: Denoising methods: the trained models and the classical filters.
+DENOISERS = ("lstm", "cnn", "bandpass", "identity")
+#: R-peak detection methods.
+DETECTORS = ("gru", "xqrs")
 
 
 def check_signal(signal, fs: float) -> np.ndarray:
-    """Validate a 1-D signal in mV; returns it as float32. Raises ``ValueError`` saying what is wrong."""
+    """Validate one lead in mV and its rate; returns it as float32. Raises ``ValueError`` saying what is wrong."""
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)) or not np.isfinite(fs) \
+            or fs <= 0:
+        raise ValueError(f"fs must be the signal's sampling rate, a positive number in Hz; got {fs!r}")
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"expected a 1-D signal of shape (n_samples,) in mV, got shape {x.shape}; "
@@ -69,12 +39,25 @@ def check_signal(signal, fs: float) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(x))
         raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); "
                          "fill or cut them first (ecgutils.data.read_record(..., nan_policy='interpolate'))")
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs}")
     return x.astype(np.float32)
 
 
-def overlap_apply(x: np.ndarray, fn, length: int = WINDOW, overlap: int = OVERLAP, batch_size: int = 128) -> np.ndarray:
+def _check_method(method: str, valid: tuple) -> None:
+    if method not in valid:
+        raise ValueError(f"unknown method {method!r}; valid options: {', '.join(valid)}")
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Run ``model`` over the rows of ``x`` (n, n_samples) in batches, in evaluation mode; returns numpy."""
+    device = next(model.parameters()).device
+    model.eval()
+    outs = [model(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)).cpu().numpy()
+            for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,), dtype=np.float32)
+
+
+def overlap_apply(x: np.ndarray, fn, length: int, overlap: int, batch_size: int = 128) -> np.ndarray:
     """Apply ``fn`` (batch of windows (b, length) -> same shape) over a long 1-D signal, blending overlaps.
 
     Parameters
@@ -108,41 +91,62 @@ def overlap_apply(x: np.ndarray, fn, length: int = WINDOW, overlap: int = OVERLA
     return (out / wsum).astype(np.float32)
 
 
-def denoise(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
-    """Denoise an ECG lead with the trained LSTM (or another denoiser checkpoint).
+def _at_model_rate(x: np.ndarray, fs: float, model) -> np.ndarray:
+    return x if fs == model.fs else resample(x, fs, model.fs).astype(np.float32)
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)), mode="edge")
+
+
+def _back_to(y: np.ndarray, model_fs: float, fs: float, n: int) -> np.ndarray:
+    return (y if fs == model_fs else _fit_length(resample(y, model_fs, fs), n)).astype(np.float32)
+
+
+def _model_windows(model, x: np.ndarray, fn) -> np.ndarray:
+    return overlap_apply(x, fn, int(WINDOW_S * model.fs), int(OVERLAP_S * model.fs))
+
+
+def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.ndarray:
+    """Denoise one ECG lead.
 
     Parameters
     ----------
     signal : array_like, shape (n_samples,)
         One lead in mV, any length.
     fs : float
-        Its sampling rate, Hz (resampled to 360 Hz and back if different).
+        Its sampling rate, Hz (required: a wrong rate gives wrong answers).
+    method : {"lstm", "cnn", "bandpass", "identity"}
+        The stacked-LSTM denoiser (default), the 1-D CNN baseline, the 0.5-40 Hz zero-phase Butterworth band-pass,
+        or the input unchanged (the metrics' anchor).
     checkpoint : path or nn.Module, optional
-        Default ``outputs/models/lstm_denoiser.pt`` (written by notebook 02).
+        For ``lstm``/``cnn``: another model; default the shipped reference model.
 
     Returns
     -------
     ndarray, shape (n_samples,), float32
-        The denoised signal in mV.
+        The denoised signal in mV, at ``fs``.
     """
     x = check_signal(signal, fs)
-    model = get_model("denoiser", checkpoint)
-    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
-    y = overlap_apply(x360, lambda b: predict(model, b.astype(np.float32)))
-    if fs != FS:
-        y = _fit_length(resample(y, FS, fs), len(x))
-    return y.astype(np.float32)
+    _check_method(method, DENOISERS)
+    if method in ("bandpass", "identity"):
+        return filters.ecg_clean(x, fs, method)
+    model = checkpoints.resolve("denoiser" if method == "lstm" else "cnn", checkpoint)
+    y = _model_windows(model, _at_model_rate(x, fs, model), lambda b: predict(model, b))
+    return _back_to(y, model.fs, fs, len(x))
 
 
-def denoise_windows(windows, checkpoint=None) -> np.ndarray:
+def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None) -> np.ndarray:
     """Denoise a batch of separate windows (not one long signal), e.g. the 10 s test windows.
 
     Parameters
     ----------
     windows : array_like, shape (n_windows, n_samples)
-        mV at 360 Hz.
-    checkpoint : path or nn.Module, optional
-        Default ``outputs/models/lstm_denoiser.pt``.
+        mV.
+    fs : float
+        Sampling rate, Hz; the models need their own (360 Hz), the filters take any.
+    method, checkpoint :
+        As :func:`denoise`.
 
     Returns
     -------
@@ -151,171 +155,103 @@ def denoise_windows(windows, checkpoint=None) -> np.ndarray:
     x = np.asarray(windows, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
         raise ValueError(f"expected finite windows of shape (n_windows, n_samples), got {x.shape}")
-    return predict(get_model("denoiser", checkpoint), x).astype(np.float32)
+    _check_method(method, DENOISERS)
+    if method in ("bandpass", "identity"):
+        return filters.ecg_clean(x, fs, method)
+    model = checkpoints.resolve("denoiser" if method == "lstm" else "cnn", checkpoint)
+    if fs != model.fs:
+        raise ValueError(f"the {method} model works at {model.fs} Hz, the windows are at {fs} Hz: resample them "
+                         "(ecgutils.data.resample), or use denoise() on the whole signal")
+    return predict(model, x).astype(np.float32)
 
 
-def peak_probability(signal, fs: float = FS, checkpoint=None) -> np.ndarray:
-    """Per-sample probability (at 360 Hz) that an R-peak is at that sample's frame.
+def _probability_at_model_rate(x: np.ndarray, model) -> np.ndarray:
+    def fn(b):
+        return np.repeat(expit(predict(model, b)), model.frame, axis=1)[:, :b.shape[1]]
+
+    return _model_windows(model, x, fn)
+
+
+def peak_probability(signal, *, fs: float, checkpoint=None) -> np.ndarray:
+    """Per-sample probability that an R-peak lies in that sample's frame, from the GRU detector.
 
     Returns
     -------
-    ndarray, shape (n_samples at 360 Hz,), float32
+    ndarray, shape (n_samples,), float32
+        At ``fs``.
     """
     x = check_signal(signal, fs)
-    model = get_model("detector", checkpoint)
-    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
-    frame = model.config["frame"]
-
-    def fn(b):
-        logits = predict(model, b.astype(np.float32))
-        return np.repeat(1 / (1 + np.exp(-logits)), frame, axis=1)[:, :b.shape[1]]
-
-    return overlap_apply(x360, fn)
+    model = checkpoints.resolve("detector", checkpoint)
+    prob = _probability_at_model_rate(_at_model_rate(x, fs, model), model)
+    return np.clip(_back_to(prob, model.fs, fs, len(x)), 0.0, 1.0)
 
 
-def stored_threshold(model, default: float = 0.5) -> float:
-    """The decision threshold tuned on validation records and stored in a model's checkpoint (``meta``), or
-    ``default`` for a model without one."""
-    return float(getattr(model, "meta", {}).get("threshold", default))
-
-
-def detect_r_peaks(signal, fs: float = FS, checkpoint=None, threshold: float | None = None,
+def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, threshold: float | None = None,
                    t_wave_check: bool = True) -> np.ndarray:
-    """Detect R-peaks with the trained GRU detector.
+    """Detect the R-peaks of one ECG lead.
 
     Parameters
     ----------
     signal : array_like, shape (n_samples,)
         One lead in mV, any length.
     fs : float
-        Sampling rate, Hz (other rates than 360 Hz are resampled for the model; indices come back at ``fs``).
+        Its sampling rate, Hz (required).
+    method : {"gru", "xqrs"}
+        The GRU detector (default) or wfdb's classical XQRS.
     checkpoint : path or nn.Module, optional
-        Default ``outputs/models/gru_beat_detector.pt`` (written by notebook 03).
+        ``gru`` only: another detector; default the shipped reference model.
     threshold : float, optional
-        Probability a peak must reach; default the threshold tuned on the validation records and stored in the
-        checkpoint (0.5 for a model without one).
+        ``gru`` only: the probability a peak must reach; default the model's own (tuned on validation records).
     t_wave_check : bool
-        Drop detections that Pan and Tompkins' rule calls T waves (:func:`reject_t_waves`).
+        ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves (:func:`ecgutils.peaks.reject_t_waves`).
 
     Returns
     -------
     ndarray of int64
-        Sample indices (at ``fs``) of the R-peaks, sorted and unique, at least 200 ms apart. A flat line gives
-        an empty array.
+        Sorted, unique sample indices at ``fs``, at least 200 ms apart. A flat line gives an empty array.
     """
     x = check_signal(signal, fs)
+    _check_method(method, DETECTORS)
     if np.ptp(x) < 1e-6:
         return np.zeros(0, dtype=np.int64)
-    model = get_model("detector", checkpoint)
-    if threshold is None:
-        threshold = stored_threshold(model)
-    x360 = resample(x, fs, FS).astype(np.float32) if fs != FS else x
-    peaks = peaks_from_probability(peak_probability(x360, FS, model), threshold)
+    if method == "xqrs":
+        return peaks.xqrs_detect(x, fs)
+    model = checkpoints.resolve("detector", checkpoint)
+    xm = _at_model_rate(x, fs, model)
+    found = peaks.peaks_from_probability(_probability_at_model_rate(xm, model), model.fs,
+                                         model.threshold if threshold is None else threshold)
     if t_wave_check:
-        peaks = reject_t_waves(x360, peaks, FS)
-    return _to_rate(peaks, fs, len(x))
+        found = peaks.reject_t_waves(xm, found, model.fs)
+    if fs != model.fs:
+        found = np.round(found * fs / model.fs).astype(np.int64)
+    return np.unique(found[(found >= 0) & (found < len(x))])
 
 
-def peaks_from_probability(prob: np.ndarray, threshold: float = 0.5, fs_out: float = FS,
-                           n_out: int | None = None, refine: int = REFINE) -> np.ndarray:
-    """Peak picking: local maxima above ``threshold`` at least 200 ms apart, in samples at ``fs_out``.
-
-    Parameters
-    ----------
-    prob : ndarray, shape (n_samples,)
-        Per-sample probability at 360 Hz (:func:`peak_probability`).
-    threshold : float
-    fs_out : float
-        Sampling rate of the returned indices, Hz.
-    n_out : int, optional
-        Length of the signal at ``fs_out``; indices outside it are dropped.
-    refine : int
-        Half-width (samples at 360 Hz) of the neighbourhood whose probability-weighted centre replaces each
-        maximum. The detector marks a beat's frame and its neighbours, so the probability forms a plateau a few
-        frames wide and its highest frame may be a neighbour; the centre of the plateau is the beat. 0: no
-        refinement.
-    """
-    prob = np.asarray(prob, dtype=np.float64)
-    peaks, _ = sps.find_peaks(prob, height=threshold, distance=int(REFRACTORY_S * FS))
-    if refine and len(peaks):
-        offsets = np.arange(-refine, refine + 1)
-        for _ in range(2):  # the second pass centres the neighbourhood on the first estimate
-            idx = np.clip(peaks[:, None] + offsets, 0, len(prob) - 1)
-            w = prob[idx]
-            peaks = np.round((w * idx).sum(1) / np.maximum(w.sum(1), 1e-12)).astype(np.int64)
-    return _to_rate(peaks, fs_out, n_out)
-
-
-def _to_rate(peaks: np.ndarray, fs_out: float, n_out: int | None) -> np.ndarray:
-    """Indices at 360 Hz -> sorted unique indices at ``fs_out``, those outside ``[0, n_out)`` dropped."""
-    if fs_out != FS:
-        peaks = np.round(peaks * fs_out / FS).astype(np.int64)
-    if n_out is not None:
-        peaks = peaks[(peaks >= 0) & (peaks < n_out)]
-    return np.unique(peaks.astype(np.int64))
-
-
-def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, fs: float = FS, window_s: float = T_WAVE_WINDOW_S,
-                   slope_ratio: float = T_WAVE_SLOPE_RATIO) -> np.ndarray:
-    """Drop detections that are T waves, by Pan and Tompkins' rule (IEEE Trans. Biomed. Eng. 32(3), 1985).
-
-    A detection less than ``window_s`` after the previous kept beat is a T wave if its steepest slope is less
-    than ``slope_ratio`` times that beat's. The slope is the absolute first difference of the signal band-passed
-    to the QRS band (5-15 Hz, :func:`ecgutils.filters.ecg_bandpass`), its maximum within 50 ms of the detection.
-    The published values (360 ms, one half) are the defaults; they were not tuned on this project's data.
+def classify_segments(segments, *, fs: float, checkpoint=None) -> np.ndarray:
+    """Probability that each short segment holds an R-peak in its central part (the window classifier).
 
     Parameters
     ----------
-    signal : ndarray, shape (n_samples,)
-        mV.
-    peaks : ndarray of int
-        Sorted detections, sample indices.
+    segments : array_like, shape (n_segments, n_samples)
+        mV, from :func:`ecgutils.windows.cut_segments`: 0.5 s each (180 samples at 360 Hz), the central 0.25 s
+        being the part the answer is about.
     fs : float
-        Sampling rate, Hz.
-    window_s : float
-        s.
-    slope_ratio : float
-
-    Returns
-    -------
-    ndarray of int64
-        The kept detections, sorted.
-    """
-    peaks = np.asarray(peaks, dtype=np.int64)
-    if len(peaks) < 2:
-        return peaks
-    qrs = ecg_bandpass(signal, fs, 5.0, 15.0, order=2)
-    slope = np.abs(np.diff(qrs, prepend=qrs[:1]))
-    half = round(0.05 * fs)
-    idx = np.clip(peaks[:, None] + np.arange(-half, half + 1), 0, len(slope) - 1)
-    steepest = slope[idx].max(axis=1)
-    keep = [0]
-    for i in range(1, len(peaks)):
-        last = keep[-1]
-        if peaks[i] - peaks[last] < window_s * fs and steepest[i] < slope_ratio * steepest[last]:
-            continue
-        keep.append(i)
-    return peaks[keep]
-
-
-def classify_segments(segments: np.ndarray, checkpoint=None) -> np.ndarray:
-    """Probability that each 0.5 s segment (180 samples at 360 Hz, mV) holds an R-peak in its central 0.25 s.
-
-    Parameters
-    ----------
-    segments : ndarray, shape (n_segments, 180)
-        From :func:`ecgutils.windows.cut_segments`.
+        Sampling rate, Hz (required; other rates than the model's are resampled).
+    checkpoint : path or nn.Module, optional
+        Default the shipped reference classifier.
 
     Returns
     -------
     ndarray, shape (n_segments,), float32
     """
     seg = np.asarray(segments, dtype=np.float32)
-    if seg.ndim != 2 or seg.shape[0] == 0:
-        raise ValueError(f"expected segments of shape (n_segments, n_samples), got {seg.shape}")
-    model = get_model("classifier", checkpoint)
-    return (1 / (1 + np.exp(-predict(model, seg, batch_size=2048)))).astype(np.float32)
-
-
-def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
-    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)), mode="edge")
+    model = checkpoints.resolve("classifier", checkpoint)
+    expected = int(round(model.input_length * fs / model.fs))
+    if seg.ndim != 2 or seg.shape[0] == 0 or seg.shape[1] != expected:
+        raise ValueError(f"expected segments of shape (n_segments, {expected}) at {fs:g} Hz (0.5 s each, "
+                         f"from ecgutils.windows.cut_segments), got {seg.shape}")
+    if not np.all(np.isfinite(seg)):
+        raise ValueError("the segments hold NaN or infinite samples: fill or drop them first")
+    if fs != model.fs:
+        seg = np.stack([_fit_length(resample(s, fs, model.fs), model.input_length) for s in seg]).astype(np.float32)
+    return expit(predict(model, seg, batch_size=2048)).astype(np.float32)

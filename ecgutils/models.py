@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import FS
+
 
 def _standardise(x: torch.Tensor, eps: float = 1e-3):
     m = x.mean(dim=-1, keepdim=True)
@@ -46,20 +48,22 @@ class LSTMDenoiser(nn.Module):
     gate : bool
         Scale the correction by a per-window gate in [0, 1] computed from the time-averaged LSTM states, so that
         "leave this window alone" is one number to learn rather than a zero at every sample (residual only).
+    fs : int
+        Sampling rate the model was trained at, Hz; inference resamples other rates to it.
 
     Shapes: input (batch, n_samples) in mV, output the same.
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True, gate: bool = True):
+                 residual: bool = True, gate: bool = True, fs: int = FS):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
         if gate and not residual:
             raise ValueError("gate=True needs residual=True (the gate scales the correction); pass gate=False")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual,
-                           gate=gate)
-        self.frame, self.residual = frame, residual
+                           gate=gate, fs=fs)
+        self.frame, self.residual, self.fs = frame, residual, fs
         self.inp = nn.Linear(frame, hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden * (2 if bidirectional else 1), frame)
@@ -87,11 +91,14 @@ class CNNDenoiser(nn.Module):
         Channels of the encoder stages; each stage halves the time resolution.
     kernel : int
         Convolution kernel length, samples (odd).
+    fs : int
+        Sampling rate the model was trained at, Hz.
     """
 
-    def __init__(self, channels=(16, 32, 64), kernel: int = 9):
+    def __init__(self, channels=(16, 32, 64), kernel: int = 9, fs: int = FS):
         super().__init__()
-        self.config = dict(channels=list(channels), kernel=kernel)
+        self.config = dict(channels=list(channels), kernel=kernel, fs=fs)
+        self.fs = fs
         pad = kernel // 2
         self.down = nn.ModuleList()
         c_in = 1
@@ -125,10 +132,12 @@ class CNNDenoiser(nn.Module):
 class _GRUEncoder(nn.Module):
     """Shared trunk of the GRU models: standardised signal and its slope, in frames, through a (bi)GRU."""
 
-    def __init__(self, frame: int, hidden: int, layers: int, bidirectional: bool, head_inputs: int):
+    def __init__(self, frame: int, hidden: int, layers: int, bidirectional: bool, head_inputs: int, fs: int,
+                 threshold: float):
         super().__init__()
-        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional)
-        self.frame = frame
+        self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, fs=fs,
+                           threshold=float(threshold))
+        self.frame, self.fs, self.threshold = frame, fs, float(threshold)
         self.inp = nn.Linear(2 * frame, hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden * (2 if bidirectional else 1) * head_inputs, 1)
@@ -141,6 +150,12 @@ class _GRUEncoder(nn.Module):
         g, _ = _frames(d, self.frame)
         h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
         return h
+
+    def set_threshold(self, threshold: float) -> None:
+        """Set the decision threshold on the probability (tuned on validation records after training)."""
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must lie between 0 and 1, got {threshold}")
+        self.threshold = self.config["threshold"] = float(threshold)
 
 
 class GRUDetector(_GRUEncoder):
@@ -156,12 +171,17 @@ class GRUDetector(_GRUEncoder):
     hidden, layers : int
         GRU units per direction, stacked layers.
     bidirectional : bool
+    fs : int
+        Sampling rate the model was trained at, Hz.
+    threshold : float
+        Peak-picking threshold on the frame probability (tuned on validation records after training).
 
     Shapes: input (batch, n_samples) in mV; output logits (batch, ceil(n_samples / frame)).
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, bidirectional: bool = True):
-        super().__init__(frame, hidden, layers, bidirectional, head_inputs=1)
+    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, bidirectional: bool = True,
+                 fs: int = FS, threshold: float = 0.5):
+        super().__init__(frame, hidden, layers, bidirectional, head_inputs=1, fs=fs, threshold=threshold)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.encode(x))[..., 0]
@@ -181,18 +201,29 @@ class GRUClassifier(_GRUEncoder):
     hidden, layers : int
         GRU units per direction, stacked layers.
     bidirectional : bool
+    segment : int
+        Samples of the central part, the part the label is about (90: 0.25 s at 360 Hz).
     context : int
         Samples of context on each side of the central part (0: pool over the whole input).
+    fs : int
+        Sampling rate the model was trained at, Hz.
+    threshold : float
+        Decision threshold on the probability (tuned on validation segments after training).
 
-    Shapes: input (batch, n_samples) in mV (180 samples: a 0.25 s segment with 0.125 s context each side);
-    output logits (batch,).
+    Shapes: input (batch, segment + 2 * context) in mV (180 samples: a 0.25 s segment with 0.125 s context each
+    side); output logits (batch,).
     """
 
     def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True,
-                 context: int = 45):
-        super().__init__(frame, hidden, layers, bidirectional, head_inputs=2)
-        self.config["context"] = context
-        self.context = context
+                 segment: int = 90, context: int = 45, fs: int = FS, threshold: float = 0.5):
+        super().__init__(frame, hidden, layers, bidirectional, head_inputs=2, fs=fs, threshold=threshold)
+        self.config.update(segment=segment, context=context)
+        self.segment, self.context = segment, context
+
+    @property
+    def input_length(self) -> int:
+        """Samples of one input segment, context included."""
+        return self.segment + 2 * self.context
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encode(x)
@@ -224,5 +255,5 @@ def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters (what notebook 02 shows next to each model)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

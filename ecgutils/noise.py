@@ -27,7 +27,7 @@ SNR_LEVELS = (-6, 0, 6, 12, 18, 24)
 CLASSIC_SIGMA = 0.05
 
 
-def snr_db(clean: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def noise_snr_db(clean: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """SNR in dB of ``clean`` against ``noise`` along the last axis, both mean-removed.
 
     Parameters

@@ -40,9 +40,24 @@ def processed_dir() -> Path:
     return project_root() / "data" / "processed"
 
 
-def outputs_dir(kind: str | None = None) -> Path:
-    """``outputs/`` or one of its sub-folders ``csv``, ``plots``, ``models``, ``notebooks``; created on demand."""
-    base = project_root() / "outputs"
-    path = base / kind if kind else base
+#: What ``outputs/`` holds, one sub-folder per profile in each (``outputs/csv/quick/...``).
+OUTPUT_KINDS = ("csv", "plots", "models", "notebooks", "handin")
+
+
+def outputs_dir(kind: str | None = None, profile: str | None = None) -> Path:
+    """``outputs/``, one of its sub-folders, or the sub-folder of one profile; created on demand.
+
+    Parameters
+    ----------
+    kind : {"csv", "plots", "models", "notebooks", "handin"}, optional
+    profile : {"quick", "full"}, optional
+        Outputs of the two profiles never overwrite each other: ``outputs/models/full/lstm_denoiser.pt``.
+    """
+    if kind is not None and kind not in OUTPUT_KINDS:
+        raise ValueError(f"unknown outputs folder {kind!r}; valid options: {', '.join(OUTPUT_KINDS)}")
+    path = project_root() / "outputs"
+    for part in (kind, profile):
+        if part:
+            path = path / part
     path.mkdir(parents=True, exist_ok=True)
     return path

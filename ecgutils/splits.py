@@ -1,12 +1,12 @@
-"""The inter-patient record split (de Chazal et al., 2004) and the quick/full profiles.
+"""The inter-patient record split (de Chazal et al., 2004): which record belongs to which set.
 
-Windows are never split: a record, and so a patient, belongs to exactly one set. Records 201 and 202 come from
-the same subject; 201 is in DS1 and 202 in DS2 as in de Chazal's split, which is the published convention.
+Windows are never split across sets: a record belongs to exactly one. Records 201 and 202 come from the same
+subject; 201 is in DS1 (training) and 202 in DS2 (test), as in de Chazal's split, which separates by record: so one
+subject has records on both sides of this published split. Every other subject has one record. Which records each
+profile uses is :func:`ecgutils.config.get_config`'s ``split``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 #: Test set: de Chazal's DS2.
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210",
@@ -26,54 +26,8 @@ VALIDATION = ("106", "114", "209", "223")
 #: Training records: DS1 minus 118, 119 and the validation records.
 TRAIN = tuple(r for r in DS1 if r not in NSTDB_CLEAN and r not in VALIDATION)
 
-PROFILES = ("quick", "full")
 
-
-@dataclass(frozen=True)
-class Split:
-    """Record lists of one profile, and how many windows each record gives.
-
-    Attributes
-    ----------
-    train, val, test : tuple of str
-        MIT-BIH record names.
-    max_windows : dict
-        Per set, the largest number of windows taken from one record (``None``: all), spread evenly over it.
-    """
-
-    train: tuple
-    val: tuple
-    test: tuple
-    max_windows: dict
-
-    def sets(self) -> dict:
-        """``{"train": (...), "val": (...), "test": (...)}``."""
-        return {"train": self.train, "val": self.val, "test": self.test}
-
-
-def get_split(profile: str = "quick") -> Split:
-    """The record split for a profile.
-
-    Parameters
-    ----------
-    profile : {"quick", "full"}
-        ``quick``: a handful of records and windows, for a first run in minutes (and CI);
-        ``full``: every record of the split.
-
-    Returns
-    -------
-    Split
-    """
-    if profile == "quick":
-        return Split(train=("101", "115", "208", "230"), val=("106",), test=("100", "105", "213"),
-                     max_windows={"train": 40, "val": 20, "test": 12})
-    if profile == "full":
-        # 30 test windows per DS2 record, as the evaluation protocol fixes; every train/val window.
-        return Split(train=TRAIN, val=VALIDATION, test=DS2, max_windows={"train": None, "val": 60, "test": 30})
-    raise ValueError(f"unknown profile {profile!r}; valid options: {', '.join(PROFILES)}")
-
-
-def check_disjoint(split: Split) -> None:
+def check_disjoint(split) -> None:
     """Raise ``ValueError`` if a record is in two sets, or a held-out record (118, 119, paced) is used."""
     sets = split.sets()
     names = list(sets)

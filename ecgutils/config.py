@@ -1,0 +1,279 @@
+"""Every setting of the project in one place: per profile, per model, frozen.
+
+A profile (``quick`` or ``full``) fixes the record split, how windows and their stored noisy versions are made, and
+for each of the four models its architecture, its training noise, its loss and its training schedule. Notebooks
+print these settings and may change them (:func:`with_changes`); every checkpoint stores the full recipe it was
+trained with and the profile, so a model can always say how it was made.
+
+Reproducibility: training runs a fixed number of epochs (no wall-clock stop, no patience) and keeps the epoch with
+the lowest loss on the validation records, whose noisy versions are drawn once (seeded, stored by notebook 01), so
+the loss is comparable between epochs. Training uses ``threads`` CPU threads (1 by default) whatever the machine
+has, so the same code, seed and thread count give the same weights. Where each choice was made (always on the
+validation records, never on a test figure) is listed in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .splits import DS2, TRAIN, VALIDATION
+
+#: The evaluation profiles.
+PROFILES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Record lists of one profile, and how many windows each record gives.
+
+    Attributes
+    ----------
+    train, val, test : tuple of str
+        MIT-BIH record names.
+    max_windows : dict
+        Per set, the largest number of windows taken from one record (``None``: all), spread evenly over it.
+    """
+
+    train: tuple
+    val: tuple
+    test: tuple
+    max_windows: dict
+
+    def sets(self) -> dict:
+        """``{"train": (...), "val": (...), "test": (...)}``."""
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How notebook 01 cuts windows and makes their stored noisy versions.
+
+    Attributes
+    ----------
+    window_s : float
+        Window length and stride, s.
+    sigma : float
+        Gaussian sigma on each clean window's [0, 1] scale (the classic assignment: 0.05).
+    real_kinds : tuple of str
+        Real noise kinds of the stored ``real`` set.
+    real_snr_range : (float, float)
+        Its input SNR range, dB.
+    """
+
+    window_s: float = 10.0
+    sigma: float = 0.05
+    real_kinds: tuple = ("bw", "em", "ma", "mixed")
+    real_snr_range: tuple = (-6.0, 24.0)
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Noise drawn afresh for every training window and epoch (first half of the noise recordings only).
+
+    Attributes
+    ----------
+    kinds : tuple of str
+        Kinds drawn uniformly (see :data:`ecgutils.noise.KINDS`).
+    snr_range : (float, float)
+        Input SNR drawn uniformly, dB.
+    clean_fraction : float
+        Share of windows left without noise.
+    """
+
+    kinds: tuple = ("gaussian", "bw", "em", "ma", "mixed")
+    snr_range: tuple = (-12.0, 30.0)
+    clean_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training schedule.
+
+    Attributes
+    ----------
+    epochs : int
+        Epochs to run, all of them; the epoch with the lowest validation loss is kept.
+    batch_size : int
+        Windows per step.
+    lr : float
+        Peak AdamW learning rate, cosine-annealed to ``lr * lr_min_fraction`` over ``epochs``.
+    lr_min_fraction : float
+    weight_decay : float
+        AdamW weight decay.
+    grad_clip : float
+        Gradient-norm clip (recurrent nets need it).
+    threads : int
+        CPU threads for training; fixed so that results do not depend on the machine's core count.
+    seed : int
+        Seeds the initial weights, the noise and the batch order.
+    max_minutes : float or None
+        Opt-in wall-clock budget for a slow machine. A run it stops is **not** a reference run: its epoch count
+        depends on the machine's speed, and it says so.
+    """
+
+    epochs: int = 3
+    batch_size: int = 16
+    lr: float = 3e-3
+    lr_min_fraction: float = 0.05
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    threads: int = 1
+    seed: int = 0
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything one model is made from.
+
+    Attributes
+    ----------
+    name : str
+        File stem of its checkpoint and history (``lstm_denoiser`` ...).
+    kind : str
+        Network, see :data:`ecgutils.models.MODELS`.
+    model : dict
+        The network's parameters (layers, units, frame ...).
+    train : TrainConfig
+    noise : NoiseConfig
+    loss : dict
+        ``{"kind": ...}`` plus the loss's options.
+    """
+
+    name: str
+    kind: str
+    model: dict
+    train: TrainConfig
+    noise: NoiseConfig
+    loss: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A JSON-able copy (what a checkpoint stores)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """How the detector's peak-picking threshold is chosen: on the validation records, never on test records.
+
+    Attributes
+    ----------
+    thresholds : tuple of float
+        Thresholds tried.
+    inputs : tuple of (str, float or None)
+        ``("none", None)`` is the clean record; other inputs get that noise at that SNR (training half).
+    """
+
+    thresholds: tuple = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
+    inputs: tuple = (("none", None), ("em", 6.0), ("em", 0.0), ("em", -6.0), ("ma", 0.0), ("mixed", -6.0))
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """All settings of one profile."""
+
+    profile: str
+    seed: int
+    split: Split
+    windows: WindowConfig
+    lstm: Recipe
+    cnn: Recipe
+    classifier: Recipe
+    detector: Recipe
+    tune: TuneConfig
+
+    def recipes(self) -> dict:
+        """``{"lstm": Recipe, "cnn": ..., "classifier": ..., "detector": ...}``."""
+        return {"lstm": self.lstm, "cnn": self.cnn, "classifier": self.classifier, "detector": self.detector}
+
+
+#: Denoiser and R-peak training noise. The R-peak models go down to -15 dB (NSTDB level 0 is about -12.7 dB).
+DENOISER_NOISE = NoiseConfig(snr_range=(-12.0, 30.0), clean_fraction=0.1)
+RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
+
+#: Full-profile schedules: epoch counts where the validation loss of earlier full runs had levelled off.
+_FULL_TRAIN = {
+    "lstm": TrainConfig(epochs=28, batch_size=32),
+    "cnn": TrainConfig(epochs=14, batch_size=32),
+    "classifier": TrainConfig(epochs=24, batch_size=32),
+    "detector": TrainConfig(epochs=24, batch_size=64),
+}
+_QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
+
+
+def _split(profile: str) -> Split:
+    if profile == "quick":
+        return Split(train=("101", "115", "208", "230"), val=("106",), test=("100", "105", "213"),
+                     max_windows={"train": 40, "val": 20, "test": 12})
+    # 30 test windows per DS2 record, as the evaluation protocol fixes; every training window.
+    return Split(train=TRAIN, val=VALIDATION, test=DS2, max_windows={"train": None, "val": 60, "test": 30})
+
+
+def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
+    """The settings of a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "full"}
+        ``quick``: a handful of records and 3 epochs, for a first run in minutes (and CI); ``full``: every record
+        of the split, the project's reference models.
+    seed : int
+        Seeds windows, noise and training.
+
+    Returns
+    -------
+    ProfileConfig
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid options: {', '.join(PROFILES)}")
+
+    def schedule(name):
+        base = _FULL_TRAIN[name] if profile == "full" else _QUICK_TRAIN
+        return replace(base, seed=seed)
+
+    return ProfileConfig(
+        profile=profile, seed=seed, split=_split(profile), windows=WindowConfig(),
+        lstm=Recipe("lstm_denoiser", "lstm", dict(frame=8, hidden=64, layers=2, bidirectional=True, gate=True),
+                    schedule("lstm"), DENOISER_NOISE, {"kind": "mse_scaled"}),
+        cnn=Recipe("cnn_denoiser", "cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
+                   {"kind": "mse_scaled"}),
+        classifier=Recipe("gru_classifier", "gru_classifier",
+                          dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
+                          schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
+        detector=Recipe("gru_detector", "gru_detector", dict(frame=8, hidden=48, layers=2, bidirectional=True),
+                        schedule("detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+        tune=TuneConfig(),
+    )
+
+
+def with_changes(recipe: Recipe, **changes) -> Recipe:
+    """A copy of ``recipe`` with some settings changed, each routed to where it belongs.
+
+    Examples
+    --------
+    >>> r = with_changes(get_config("quick").lstm, layers=1, epochs=5, snr_range=(-6.0, 24.0))
+    >>> r.model["layers"], r.train.epochs, r.noise.snr_range
+    (1, 5, (-6.0, 24.0))
+
+    Raises
+    ------
+    ValueError
+        For a name that is none of the recipe's settings (the message lists them).
+    """
+    train_keys = {f.name for f in fields(TrainConfig)}
+    noise_keys = {f.name for f in fields(NoiseConfig)}
+    model, train, noise, loss = dict(recipe.model), {}, {}, dict(recipe.loss)
+    for key, value in changes.items():
+        if key in train_keys:
+            train[key] = value
+        elif key in noise_keys:
+            noise[key] = value
+        elif key in model or key in ("bidirectional", "gate", "residual"):
+            model[key] = value
+        elif key == "loss":
+            loss = {"kind": value} if isinstance(value, str) else dict(value)
+        else:
+            valid = sorted(train_keys | noise_keys | set(model) | {"loss"})
+            raise ValueError(f"unknown setting {key!r} for {recipe.name}; valid options: {', '.join(valid)}")
+    return replace(recipe, model=model, train=replace(recipe.train, **train), noise=replace(recipe.noise, **noise),
+                   loss=loss)

@@ -1,0 +1,28 @@
+"""Atomic file writes: write to a temporary file beside the target, then rename, so an interrupted run never
+leaves a half-written file under the final name."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    Examples
+    --------
+    >>> with atomic_path("out/table.csv") as tmp:   # doctest: +SKIP
+    ...     df.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

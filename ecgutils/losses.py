@@ -1,0 +1,69 @@
+"""Training losses: the denoisers' scaled MSE and the R-peak models' weighted binary cross-entropy."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch.nn import functional as F
+
+#: Denoising losses :func:`denoising_loss` knows.
+DENOISING_LOSSES = ("mse_scaled", "mse_noise", "mse")
+
+
+def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callable:
+    r"""The denoisers' training loss: the MSE between output and clean window, both mean-removed.
+
+    Parameters
+    ----------
+    kind : {"mse_scaled", "mse_noise", "mse"}
+        ``mse``: :math:`\frac{1}{BL}\sum (y - c)^2` over the whole batch, in mV². Windows at low SNR have errors a
+        hundred times larger than windows at high SNR, so they dominate it, and the model learns to smooth
+        everything a little, clean signals included.
+        ``mse_scaled`` (default): each window's MSE divided by the variance of its noisy input, i.e. the MSE on
+        the scale the network itself works at (each input window standardised).
+        ``mse_noise``: each window's MSE divided by the power of the noise that was added to it, i.e. the inverse
+        of the SNR improvement in linear terms: the identity scores 1 on every noisy window, whatever its SNR.
+        The noise power is floored at the clean power times ``10 ** (-ceiling_db / 10)``.
+    ceiling_db : float
+        ``mse_noise`` only: input SNR (dB) above which a window weighs as if it were at this SNR.
+
+    Returns
+    -------
+    callable
+        ``loss(output, clean, noisy)`` on tensors of shape (batch, n_samples), mV.
+    """
+    if kind not in DENOISING_LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; valid options: {', '.join(DENOISING_LOSSES)}")
+    ceiling = 10 ** (-ceiling_db / 10)
+
+    def loss(y: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        y = y - y.mean(-1, keepdim=True)
+        c = c - c.mean(-1, keepdim=True)
+        err = torch.mean((y - c) ** 2, dim=-1)
+        if kind == "mse":
+            return err.mean()
+        if kind == "mse_scaled":
+            return (err / x.var(dim=-1).clamp_min(1e-6)).mean()
+        noise = torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1)
+        return (err / (noise + ceiling * torch.mean(c**2, dim=-1)).clamp_min(1e-8)).mean()
+
+    return loss
+
+
+def weighted_bce(pos_weight: float) -> Callable:
+    r"""Binary cross-entropy on logits with the positive class weighted by ``pos_weight``.
+
+    .. math:: \ell = -\frac{1}{N}\sum_i \left[ w\, t_i \log \sigma(z_i) + (1 - t_i) \log(1 - \sigma(z_i)) \right]
+
+    Returns
+    -------
+    callable
+        ``loss(logits, targets, inputs=None)``.
+    """
+    pw = torch.tensor(float(pos_weight))
+
+    def loss(logits, target, inputs=None):
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pw.to(logits.device))
+
+    return loss
