@@ -38,7 +38,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, paths
-from .data import FS, read_record, sha256_file
+from .data import FS, read_record
+from .fetch import sha256_file
 from .config import WindowConfig, get_config
 from .noise import NoiseBank, make_noise, noise_snr_db, random_noise
 from .splits import check_disjoint
@@ -146,7 +147,7 @@ def build_dataset(profile: str = "quick", seed: int = 0, windows: WindowConfig |
     progress : bool
         Show a progress bar.
     **fetch_kwargs
-        ``data_dir``, ``mirror``, ``download`` (see :func:`ecgutils.data.fetch_record`).
+        ``data_dir``, ``mirror``, ``download`` (see :func:`ecgutils.fetch.fetch_record`).
 
     Returns
     -------

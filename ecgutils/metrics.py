@@ -6,7 +6,8 @@ records carry baseline steps between segments, and a constant offset is no noise
 * ``snr_in  = 10 log10(sum c^2 / sum (x - c)^2)`` dB
 * ``snr_out = 10 log10(sum c^2 / sum (y - c)^2)`` dB, and ``snr_imp = snr_out - snr_in`` (identity: exactly 0 dB)
 * ``mse = mean((y - c)^2)``, ``mae = mean(|y - c|)``, ``rmse = sqrt(mse)``, in mV^2 / mV
-* ``mse_unit``: the MSE on the classic [0, 1] window scale of the clean window, ``mse / span^2``
+* ``mse_unit``: the MSE on the classic [0, 1] window scale of the clean window, ``mse / span^2``; ``mse_unit_mean``
+  the same without removing the window means (a constant offset in the output then counts as error)
 * ``prd = 100 sqrt(sum (y - c)^2 / sum c^2)`` %
 * ``cosine = sum(y c) / sqrt(sum y^2 sum c^2)``
 
@@ -50,7 +51,7 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
     -------
     pandas.DataFrame
         Columns ``snr_in``, ``snr_out``, ``snr_imp`` (dB), ``mse``, ``mae``, ``rmse`` (mV), ``mse_unit``,
-        ``prd`` (%), ``cosine``.
+        ``mse_unit_mean``, ``prd`` (%), ``cosine``.
     """
     clean, estimate, noisy = (np.atleast_2d(a) for a in (clean, estimate, noisy))
     if span is None:
@@ -58,6 +59,8 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
     c, y = _centre(clean), _centre(estimate)
     err = y - c
     mse = np.mean(err**2, -1)
+    span2 = np.asarray(span, dtype=np.float64).ravel() ** 2
+    mse_with_mean = np.mean((np.asarray(estimate, dtype=np.float64) - clean) ** 2, -1)
     snr_in, snr_out = snr_db(clean, noisy), snr_db(clean, estimate)
     with np.errstate(invalid="ignore", divide="ignore"):
         cosine = np.sum(y * c, -1) / np.sqrt(np.sum(y**2, -1) * np.sum(c**2, -1))
@@ -67,7 +70,7 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
     return pd.DataFrame({
         "snr_in": snr_in, "snr_out": snr_out, "snr_imp": imp,
         "mse": mse, "mae": np.mean(np.abs(err), -1), "rmse": np.sqrt(mse),
-        "mse_unit": mse / np.asarray(span, dtype=np.float64).ravel() ** 2,
+        "mse_unit": mse / span2, "mse_unit_mean": mse_with_mean / span2,
         "prd": prd, "cosine": cosine,
     })
 
@@ -98,7 +101,7 @@ def baseline_share_db(x: np.ndarray, fs: float = 360.0, cutoff_hz: float = 0.5) 
 
 def summarise_denoising(table: pd.DataFrame, by=None) -> pd.DataFrame:
     """Average the per-window metrics (optionally grouped); ``rmse`` is recomputed as sqrt(mean mse)."""
-    cols = ["snr_in", "snr_out", "snr_imp", "mse", "mae", "mse_unit", "prd", "cosine"]
+    cols = ["snr_in", "snr_out", "snr_imp", "mse", "mae", "mse_unit", "mse_unit_mean", "prd", "cosine"]
     g = table.groupby(by, sort=False, dropna=False)[cols].mean() if by else table[cols].mean().to_frame().T
     g["rmse"] = np.sqrt(g["mse"])
     g["windows"] = table.groupby(by, sort=False, dropna=False).size() if by else len(table)

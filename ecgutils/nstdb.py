@@ -28,7 +28,7 @@ from .windows import WINDOW, WindowSet, cut_windows
 
 #: First noisy sample, length of a noisy (and of a clean) segment, in samples.
 NOISE_ONSET = 5 * 60 * FS
-SEGMENT = 2 * 60 * FS
+SEGMENT_LENGTH = 2 * 60 * FS
 #: Sample-power SNR offset of NSTDB's level names, dB (measured: name - 12.7 dB).
 LEVEL_OFFSET_DB = -12.7
 
@@ -50,7 +50,7 @@ def noisy_mask(n_samples: int = 650_000, test_half: bool = True) -> np.ndarray:
     """
     t = np.arange(n_samples)
     after = t - NOISE_ONSET
-    mask = (after >= 0) & ((after // SEGMENT) % 2 == 0)
+    mask = (after >= 0) & ((after // SEGMENT_LENGTH) % 2 == 0)
     return mask & (t >= TEST_HALF_START) if test_half else mask
 
 

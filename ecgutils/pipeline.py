@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import paths
-from .splits import PROFILES
+from .config import PROFILES
 
 
 def notebooks(folder: str | Path | None = None) -> list[Path]:

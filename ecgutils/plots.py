@@ -1,31 +1,16 @@
-"""The figures the notebooks show. Each function draws on new axes (or ``ax``) and returns the figure;
-:func:`save` writes it to ``outputs/plots/`` without leaving a half-written file."""
+"""The figures the notebooks show. Each function draws on new axes (or ``ax``) and returns the figure; a
+notebook's :class:`ecgutils.session.Session` saves it under ``outputs/plots/<profile>/``."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
-
-from . import paths
+import seaborn as sns
 
 #: Colours used throughout, so a noise type or model has one colour in every figure.
 COLORS = {"clean": "#222222", "noisy": "#bbbbbb", "lstm": "#d62728", "cnn": "#1f77b4", "bandpass": "#2ca02c",
           "identity": "#7f7f7f", "gru": "#d62728", "xqrs": "#1f77b4", "gaussian": "#9467bd", "bw": "#8c564b",
           "em": "#e377c2", "ma": "#17becf", "mixed": "#bcbd22"}
-
-
-def save(fig, name: str, folder: str | Path | None = None, dpi: int = 110) -> Path:
-    """Save ``fig`` as ``outputs/plots/<name>.png`` (write to a temporary file, then rename)."""
-    folder = Path(folder) if folder is not None else paths.outputs_dir("plots")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    tmp = folder / f".{name}.tmp.png"
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    os.replace(tmp, path)
-    return path
 
 
 def plot_record(signal: np.ndarray, fs: float, beats=None, symbols=None, start_s: float = 0.0,
@@ -166,8 +151,6 @@ def plot_harm_vs_baseline(table, ax=None):
 
 def plot_confusion(cm: np.ndarray, labels=("no R-peak", "R-peak"), title: str = "Confusion matrix", ax=None):
     """Seaborn heatmap of a 2x2 confusion matrix (counts, with row percentages)."""
-    import seaborn as sns
-
     fig, ax = _axes(ax, (4.2, 3.6))
     pct = cm / np.maximum(cm.sum(1, keepdims=True), 1) * 100
     annot = np.array([[f"{c:,}\n{p:.1f}%" for c, p in zip(rc, rp)] for rc, rp in zip(cm, pct)])
@@ -204,7 +187,7 @@ def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detect
 def plot_threshold(table, chosen: float | None = None, ax=None):
     """F1 against the detection threshold, one line per validation input, the chosen threshold marked.
 
-    ``table`` is :func:`ecgutils.detection.tune_threshold`'s: columns ``noise``, ``snr`` (dB), ``threshold``,
+    ``table`` is :func:`ecgutils.rpeak_training.tune_threshold`'s: columns ``noise``, ``snr`` (dB), ``threshold``,
     ``gross_f1`` (%).
     """
     fig, ax = _axes(ax, (6, 3.2))

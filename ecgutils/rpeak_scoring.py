@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .data import FS, read_record
+from .checkpoints import resolve
 from .inference import classify_segments, denoise, detect_r_peaks
 from .metrics import classification_metrics, score_detections
 from .noise import NoiseBank, make_noise
@@ -255,3 +256,42 @@ def classifier_report(model, inputs: dict, beat_lists, threshold: float | None =
         details[name] = {**m, "labels": lab, "prob": prob}
         rows.append({"input": name, **{k: v for k, v in m.items() if k != "confusion"}})
     return pd.DataFrame(rows).set_index("input"), details
+
+
+def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kinds=("em",), noisy_levels=NSTDB_LEVELS,
+           seed: int = 0, with_denoiser: bool = True, progress: bool = True) -> dict:
+    """The whole R-peak evaluation: what notebook 03 shows and ``make bench`` prints.
+
+    Parameters
+    ----------
+    test_records : sequence of str
+        The test records, scored whole.
+    test_windows : SplitData
+        The test windows (``ds.test``), for the window classifier (clean and Gaussian sigma = 0.05).
+    models : dict
+        ``{"classifier": ckpt, "detector": ckpt, "denoiser": ckpt}``; ``None``: the shipped reference model.
+    bank : NoiseBank
+    noisy_kinds, noisy_levels :
+        Noise added to the test records (minutes 5 to 10 of each), dB.
+    with_denoiser : bool
+        Also score the GRU on the LSTM's output.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``classifier``, ``detection_clean`` (both spans), ``detection_per_record`` (EC57 span), ``detection_noisy``
+        and ``detection_nstdb``.
+    """
+    clf = resolve("classifier", models.get("classifier"))
+    t = test_windows
+    clf_table, _ = classifier_report(clf, {"gaussian sigma=0.05": t.gaussian, "clean": t.windows.x},
+                                     t.windows.beat_lists())
+    detectors = {"gru": detector("gru", models.get("detector")), "xqrs": detector("xqrs")}
+    if with_denoiser:
+        detectors["gru on denoised"] = detector("gru", models.get("detector"), "lstm", models.get("denoiser"))
+    signals, refs = records_signals(test_records)
+    clean, per_record = clean_scores(signals, refs, detectors, progress=progress)
+    noisy = noisy_scores(signals, refs, detectors, bank, noisy_kinds, noisy_levels, seed, progress=progress)
+    nst = nstdb_scores(detectors, progress=progress)
+    return {"classifier": clf_table.reset_index(), "detection_clean": clean.assign(case="DS2 clean").reset_index(),
+            "detection_per_record": per_record, "detection_noisy": noisy, "detection_nstdb": nst}

@@ -25,9 +25,9 @@ import torch
 
 from . import __version__, checkpoints, dataset, paths
 from .config import PROFILES, ProfileConfig, Recipe, get_config
-from .data import sha256_file
 from .denoising import train_denoiser
 from .export import write_csv
+from .fetch import sha256_file
 from .files import atomic_path
 from .noise import NoiseBank
 from .rpeak_scoring import records_signals
@@ -105,8 +105,10 @@ def ship(profile: str = "full") -> Path:
             raise ValueError(f"{src / name}.pt was trained in the {info.profile!r} profile; only full-profile "
                              "models ship as reference weights")
         shutil.copyfile(src / f"{name}.pt", out / f"{name}.pt")
+        history = pd.read_csv(paths.outputs_dir("csv", profile) / f"{name}_history.csv")
         entries[f"{name}.pt"] = {"role": role, "sha256": sha256_file(out / f"{name}.pt"), "profile": info.profile,
                                  "dataset": info.dataset, "epoch": info.epoch, "val_loss": info.val_loss,
+                                 "epochs": len(history), "train_minutes": round(history.seconds.sum() / 60, 1),
                                  "seed": info.recipe["train"]["seed"], "recipe": info.recipe}
     manifest = {"ecgutils": __version__, "torch": torch.__version__, "python": platform.python_version(),
                 "command": "make weights", "files": entries}

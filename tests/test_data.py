@@ -3,8 +3,8 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgutils import data
-from tests.conftest import write_record
+from ecgutils import data, fetch
+from tests.helpers import write_record
 
 
 def test_reads_mlii_in_mv_with_beats(fixture_dir):
@@ -66,18 +66,18 @@ def test_unknown_record_lists_valid_ones():
     with pytest.raises(ValueError, match=r"unknown record '999' in mitdb; valid records: 100 101"):
         data.read_record("999")
     with pytest.raises(ValueError, match="valid options: mitdb, nstdb"):
-        data.fetch_record("100", db="ltdb")
+        fetch.fetch_record("100", db="ltdb")
 
 
 def test_registry_holds_published_sums():
-    sums = data.registry("mitdb")
+    sums = fetch.registry("mitdb")
     assert len(sums) == 48 * 3
     assert sums["100.dat"] == "b2ea3c250e56e48f4b7b90697832b8ecd1afa1e0bb31f2dcfea4ed6e1075a639"
-    assert data.record_files("nstdb", "em") == ["em.hea", "em.dat"]
+    assert fetch.record_files("nstdb", "em") == ["em.hea", "em.dat"]
 
 
 def test_fetch_copies_from_mirror_and_verifies(tmp_path, mirror):
-    path = data.fetch_record("100", data_dir=tmp_path, mirror=mirror, download=False)
+    path = fetch.fetch_record("100", data_dir=tmp_path, mirror=mirror, download=False)
     assert path == tmp_path / "mitdb" / "100"
     assert {p.name for p in (tmp_path / "mitdb").iterdir()} == {"100.hea", "100.dat", "100.atr"}
     rec = data.read_record("100", data_dir=tmp_path, download=False)
@@ -100,8 +100,8 @@ def test_corrupt_local_file_is_refused_and_named(tmp_path, mirror):
     raw = bytearray(dat.read_bytes())
     raw[1000] ^= 0xFF
     dat.write_bytes(bytes(raw))
-    with pytest.raises(data.ChecksumError, match=r"100\.dat does not match its published SHA-256.*delete it"):
-        data.fetch_record("100", data_dir=tmp_path, download=False)
+    with pytest.raises(fetch.ChecksumError, match=r"100\.dat does not match its published SHA-256.*delete it"):
+        fetch.fetch_record("100", data_dir=tmp_path, download=False)
 
 
 def test_corrupt_mirror_file_never_reaches_the_data_folder(tmp_path, mirror):
@@ -110,22 +110,22 @@ def test_corrupt_mirror_file_never_reaches_the_data_folder(tmp_path, mirror):
     for ext in ("hea", "dat", "atr"):
         shutil.copyfile(mirror / "mitdb" / f"101.{ext}", bad / f"101.{ext}")
     (bad / "101.dat").write_bytes((bad / "101.dat").read_bytes()[:-10])
-    with pytest.raises(data.ChecksumError, match=r"101\.dat"):
-        data.fetch_record("101", data_dir=tmp_path / "raw", mirror=bad.parent)
+    with pytest.raises(fetch.ChecksumError, match=r"101\.dat"):
+        fetch.fetch_record("101", data_dir=tmp_path / "raw", mirror=bad.parent)
     assert not (tmp_path / "raw" / "mitdb" / "101.dat").exists()
 
 
 def test_missing_record_without_mirror_or_network_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("ECG_DATA_MIRROR", raising=False)
     with pytest.raises(data.DataError, match="no mirror is set.*copy the files there"):
-        data.fetch_record("100", data_dir=tmp_path, download=False)
+        fetch.fetch_record("100", data_dir=tmp_path, download=False)
 
     def offline(*args, **kwargs):
         raise ConnectionError("network is unreachable")
 
     monkeypatch.setattr(data.wfdb, "dl_files", offline)
     with pytest.raises(data.DataError, match="could not download.*ECG_DATA_MIRROR"):
-        data.fetch_record("100", data_dir=tmp_path)
+        fetch.fetch_record("100", data_dir=tmp_path)
 
 
 def test_download_is_verified(tmp_path, monkeypatch, mirror):
@@ -139,7 +139,7 @@ def test_download_is_verified(tmp_path, monkeypatch, mirror):
             shutil.copyfile(mirror / db / f, f"{dl_dir}/{f}")
 
     monkeypatch.setattr(data.wfdb, "dl_files", fake_dl)
-    data.fetch_record("em", db="nstdb", data_dir=tmp_path)
+    fetch.fetch_record("em", db="nstdb", data_dir=tmp_path)
     assert calls == [("nstdb", ["em.hea", "em.dat"])]
     noise = data.read_noise("em", data_dir=tmp_path)
     assert noise.shape == (650_000,) and 0.05 < noise.std() < 5
@@ -147,4 +147,4 @@ def test_download_is_verified(tmp_path, monkeypatch, mirror):
 
 def test_bad_mirror_path_is_explained(tmp_path):
     with pytest.raises(data.DataError, match="is not a folder"):
-        data.fetch_record("100", data_dir=tmp_path, mirror=tmp_path / "nowhere")
+        fetch.fetch_record("100", data_dir=tmp_path, mirror=tmp_path / "nowhere")

@@ -30,7 +30,7 @@ def test_loaded_windows_are_consistent(project):
     for part in (d.train, d.val, d.test):
         ws = part.windows
         assert part.gaussian.shape == ws.x.shape == part.real.shape
-        np.testing.assert_allclose(noise.snr_db(ws.x, part.real - ws.x), part.real_snr, atol=0.1)
+        np.testing.assert_allclose(noise.noise_snr_db(ws.x, part.real - ws.x), part.real_snr, atol=0.1)
         # sigma = 0.05 on the [0, 1] window scale: noise std / window range
         assert abs(np.std((part.gaussian - ws.x) / part.span) - 0.05) < 0.002
     assert 5 < d.test.gaussian_snr.mean() < 12

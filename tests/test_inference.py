@@ -1,112 +1,190 @@
+import inspect
+
 import numpy as np
 import pytest
+import torch
 
-from ecgutils import inference, models, train
-from tests.conftest import synthetic_ecg
+from ecgutils import checkpoints, inference, models, peaks
+from ecgutils.data import read_record, resample
+from ecgutils.metrics import score_detections
+from tests.helpers import AmplitudeDetector, synthetic_ecg
 
 
-@pytest.mark.parametrize("n", [1, 50, 3600, 3601, 10_000, 25_000])
-def test_denoise_keeps_length_and_has_no_seams(identity_denoiser, n):
-    x = np.random.default_rng(n).normal(size=n).astype(np.float32)
-    y = inference.denoise(x, 360, identity_denoiser)
+class _MinusWindowMean(torch.nn.Module):
+    """A stand-in denoiser whose output depends on the whole window: x minus the window's mean, plus x^2 / 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+        self.fs = 360
+
+    def forward(self, x):
+        return x - x.mean(-1, keepdim=True) + x**2 / 10
+
+
+def _expected_blend(x, length, overlap):
+    """The ramp-weighted blend of per-window outputs, computed sample by sample (a second implementation)."""
+    n, hop = len(x), length - overlap
+    starts = list(range(0, n - length + 1, hop))
+    if starts[-1] != n - length:
+        starts.append(n - length)
+    num, den = np.zeros(n), np.zeros(n)
+    for s in starts:
+        w = x[s:s + length].astype(np.float64)
+        y = w - w.mean() + w**2 / 10
+        for i in range(length):
+            weight = max(min(i + 1, length - i) / overlap, 1e-3)
+            weight = min(weight, 1.0)
+            num[s + i] += weight * y[i]
+            den[s + i] += weight
+    return num / den
+
+
+@pytest.mark.parametrize("n", [3600, 3601, 9000, 10_000])
+def test_overlapping_windows_blend_with_ramp_weights(n):
+    x = np.random.default_rng(n).normal(size=n).astype(np.float32) + np.linspace(0, 3, n).astype(np.float32)
+    y = inference.denoise(x, fs=360, method="lstm", checkpoint=_MinusWindowMean())
     assert y.shape == (n,) and y.dtype == np.float32
-    # an exact identity model through overlapping windows must give the input back: any seam would show
-    np.testing.assert_allclose(y, x, atol=1e-4)
+    # each window removes its own mean, so a wrong weight, window start or normalisation changes the result
+    np.testing.assert_allclose(y, _expected_blend(x, 3600, 720), atol=1e-4)
 
 
-def test_denoise_other_sampling_rate_round_trips(identity_denoiser):
-    sig, _ = synthetic_ecg(2500, fs=250)
-    y = inference.denoise(sig, 250, identity_denoiser)
-    assert y.shape == sig.shape
-    assert np.corrcoef(y, sig)[0, 1] > 0.99
+def test_short_signal_is_padded_not_lost():
+    x = np.random.default_rng(0).normal(size=50).astype(np.float32)
+    y = inference.denoise(x, fs=360, checkpoint=_MinusWindowMean())
+    assert y.shape == (50,) and np.all(np.isfinite(y))
+
+
+def test_fs_is_required_and_validated():
+    assert inspect.signature(inference.denoise).parameters["fs"].default is inspect.Parameter.empty
+    assert inspect.signature(inference.detect_r_peaks).parameters["fs"].default is inspect.Parameter.empty
+    with pytest.raises(TypeError):
+        inference.denoise(np.zeros(100))
+    with pytest.raises(TypeError):
+        inference.detect_r_peaks(np.zeros(100), 360)  # the old positional form
+    with pytest.raises(ValueError, match="positive number in Hz"):
+        inference.denoise(np.zeros(10), fs=0)
+    with pytest.raises(ValueError, match="positive number in Hz"):
+        inference.denoise(np.zeros(10), fs="360")
 
 
 @pytest.mark.parametrize("bad,msg", [(np.zeros((2, 100)), "1-D signal"), (np.zeros(0), "empty"),
                                      (np.array([1.0, np.nan, 2.0]), "NaN")])
-def test_bad_input_is_explained(identity_denoiser, detector, bad, msg):
+def test_bad_signals_are_explained(bad, msg):
     with pytest.raises(ValueError, match=msg):
-        inference.denoise(bad, 360, identity_denoiser)
+        inference.denoise(bad, fs=360, method="bandpass")
     with pytest.raises(ValueError, match=msg):
-        inference.detect_r_peaks(bad, 360, detector)
-    with pytest.raises(ValueError, match="positive sampling rate"):
-        inference.denoise(np.zeros(10), 0, identity_denoiser)
+        inference.detect_r_peaks(bad, fs=360, checkpoint=AmplitudeDetector())
 
 
-def test_missing_checkpoint_names_the_notebook(tmp_path, monkeypatch):
-    monkeypatch.setenv("ECG_PROJECT_ROOT", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="run notebooks/02_lstm_denoising.ipynb first"):
-        inference.denoise(np.zeros(100))
-    with pytest.raises(FileNotFoundError, match="run notebooks/03_gru_rpeak_detection.ipynb first"):
-        inference.detect_r_peaks(np.random.default_rng(0).normal(size=100))
+def test_unknown_methods_list_the_valid_ones():
+    with pytest.raises(ValueError, match="valid options: lstm, cnn, bandpass, identity"):
+        inference.denoise(np.zeros(100), fs=360, method="wavelet")
+    with pytest.raises(ValueError, match="valid options: gru, xqrs"):
+        inference.detect_r_peaks(np.zeros(100), fs=360, method="pan-tompkins")
 
 
-def test_flat_line_gives_no_peaks(detector):
-    out = inference.detect_r_peaks(np.full(5000, 0.3), 360, detector)
-    assert out.dtype == np.int64 and out.size == 0
+@pytest.mark.parametrize("fs", [250, 360, 500])
+def test_known_beats_are_found_at_any_rate(fs):
+    sig, beats = synthetic_ecg(int(60 * fs), fs=fs)
+    found = inference.detect_r_peaks(sig, fs=fs, checkpoint=AmplitudeDetector())
+    per, overall = score_detections({"syn": (beats, found)}, fs=fs)
+    assert overall["gross_f1"] == 100.0  # every beat, no T wave (the rule drops them), indices at fs
+    assert overall["median_abs_error_ms"] < 6  # a wrong rate conversion would be off by tens of ms
 
 
-@pytest.mark.parametrize("fs", [360, 250, 500])
-def test_peaks_are_sorted_unique_and_inside(detector, fs):
-    sig, _ = synthetic_ecg(int(12 * fs), fs=fs)
-    peaks = inference.detect_r_peaks(sig, fs, detector, threshold=0.0)
-    assert peaks.dtype == np.int64
-    assert np.all(np.diff(peaks) > 0) and peaks.min() >= 0 and peaks.max() < len(sig)
+def test_flat_line_gives_no_peaks():
+    assert inference.detect_r_peaks(np.full(5000, 0.3), fs=360, checkpoint=AmplitudeDetector()).size == 0
 
 
-def test_peak_picking_respects_threshold_and_refractory_period():
-    prob = np.zeros(3600)
-    for c, h in [(500, 0.9), (560, 0.8), (1500, 0.4), (2000, 0.95)]:  # 560 is 167 ms after 500
-        prob += h * np.exp(-0.5 * ((np.arange(3600) - c) / 4.0) ** 2)
-    np.testing.assert_array_equal(inference.peaks_from_probability(prob, 0.5), [500, 2000])
-    np.testing.assert_array_equal(inference.peaks_from_probability(prob, 0.5, fs_out=180), [250, 1000])
+def test_threshold_comes_from_the_model_unless_given():
+    sig, beats = synthetic_ecg(360 * 20)
+    strict = AmplitudeDetector(threshold=0.99999)
+    assert len(inference.detect_r_peaks(sig, fs=360, checkpoint=strict)) < len(beats)
+    assert len(inference.detect_r_peaks(sig, fs=360, checkpoint=strict, threshold=0.5)) == len(beats)
 
 
-def test_checkpoint_path_is_used(tmp_path, identity_denoiser):
-    path = train.save_checkpoint(tmp_path / "d.pt", identity_denoiser, "lstm")
-    x = np.random.default_rng(0).normal(size=800).astype(np.float32)
-    np.testing.assert_allclose(inference.denoise(x, 360, path), x, atol=1e-4)
+def test_peak_probability_comes_back_at_fs():
+    sig, _ = synthetic_ecg(250 * 12, fs=250)
+    p = inference.peak_probability(sig, fs=250, checkpoint=AmplitudeDetector())
+    assert p.shape == sig.shape and p.min() >= 0 and p.max() <= 1
 
 
-def test_classify_segments_shape_and_range(tmp_path):
-    m = models.build_model("gru_classifier", hidden=4)
-    p = inference.classify_segments(np.random.default_rng(0).normal(size=(7, 180)), m)
-    assert p.shape == (7,) and np.all((p > 0) & (p < 1))
-    with pytest.raises(ValueError, match="n_segments"):
-        inference.classify_segments(np.zeros(180), m)
+def test_classify_segments_checks_the_segment_length():
+    m = models.build_model("gru_classifier", seed=0, hidden=4)
+    p = inference.classify_segments(np.random.default_rng(0).normal(size=(7, 180)), fs=360, checkpoint=m)
+    assert p.shape == (7,)
+    with pytest.raises(ValueError, match=r"\(n_segments, 180\) at 360 Hz"):
+        inference.classify_segments(np.zeros((3, 200)), fs=360, checkpoint=m)
+    with pytest.raises(ValueError, match=r"\(n_segments, 125\) at 250 Hz"):
+        inference.classify_segments(np.zeros((3, 180)), fs=250, checkpoint=m)
+    # 0.5 s at 250 Hz is accepted and resampled: the same segments give about the same answer
+    seg = np.stack([synthetic_ecg(720)[0][s:s + 180] for s in (100, 300)])
+    seg250 = np.stack([resample(s, 360, 250) for s in seg])
+    np.testing.assert_allclose(inference.classify_segments(seg250, fs=250, checkpoint=m),
+                               inference.classify_segments(seg, fs=360, checkpoint=m), atol=0.05)
 
 
-def test_peak_position_is_the_centre_of_the_probability_plateau():
-    prob = np.zeros(3600)
-    prob[992:1016] = 0.9  # three 8-sample frames marked around a beat at sample 1004 (its middle frame)
-    prob[1000:1008] = 0.92  # ... whose highest frame is the middle one
-    prob[2000:2024] = [0.9] * 8 + [0.95] * 8 + [0.97] * 8  # highest frame a neighbour: the pick moves to the centre
-    peaks = inference.peaks_from_probability(prob, 0.5)
-    assert abs(peaks[0] - 1003.5) <= 1 and abs(peaks[1] - 2012) <= 2
-    assert inference.peaks_from_probability(prob, 0.5, refine=0)[1] >= 2016  # without refinement: the highest frame
-
-
-def _beats_with_t_waves(fs=360, seconds=10):
-    """Sharp 'QRS' spikes every second, each followed 250 ms later by a slow 'T wave' bump, mV."""
-    t = np.arange(seconds * fs) / fs
-    x = np.zeros_like(t)
-    beats = np.arange(fs // 2, len(t) - fs // 2, fs)
-    for b in beats:
-        x += np.exp(-0.5 * ((t - b / fs) / 0.01) ** 2)          # QRS: 10 ms wide
-        x += 0.4 * np.exp(-0.5 * ((t - b / fs - 0.25) / 0.05) ** 2)  # T wave: 50 ms wide, 250 ms later
-    return x, beats
+def test_a_missing_checkpoint_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train it first, or leave checkpoint=None"):
+        inference.denoise(np.zeros(100), fs=360, checkpoint=tmp_path / "nope.pt")
 
 
 def test_t_wave_rule_drops_t_waves_and_keeps_close_sharp_beats():
-    x, beats = _beats_with_t_waves()
-    t_waves = beats + 90
-    found = np.sort(np.concatenate([beats, t_waves]))
-    np.testing.assert_array_equal(inference.reject_t_waves(x, found), beats)
+    fs = 360
+    t = np.arange(10 * fs) / fs
+    x = np.zeros_like(t)
+    beats = np.arange(fs // 2, len(t) - fs // 2, fs)
+    for b in beats:
+        x += np.exp(-0.5 * ((t - b / fs) / 0.01) ** 2) + 0.4 * np.exp(-0.5 * ((t - b / fs - 0.25) / 0.05) ** 2)
+    np.testing.assert_array_equal(peaks.reject_t_waves(x, np.sort(np.concatenate([beats, beats + 90])), fs), beats)
     # a second sharp beat 300 ms after the first (a couplet) is a beat, not a T wave
     x2 = x + np.exp(-0.5 * ((np.arange(len(x)) - (beats[3] + 108)) / 3.6) ** 2)
-    kept = inference.reject_t_waves(x2, np.sort(np.append(beats, beats[3] + 108)))
+    kept = peaks.reject_t_waves(x2, np.sort(np.append(beats, beats[3] + 108)), fs)
     assert beats[3] + 108 in kept and len(kept) == len(beats) + 1
     # outside the 360 ms window nothing is judged by its slope
-    late = beats + 150
-    np.testing.assert_array_equal(inference.reject_t_waves(x, np.sort(np.concatenate([beats, late]))),
-                                  np.sort(np.concatenate([beats, late])))
-    assert len(inference.reject_t_waves(x, beats[:1])) == 1
+    late = np.sort(np.concatenate([beats, beats + 150]))
+    np.testing.assert_array_equal(peaks.reject_t_waves(x, late, fs), late)
+
+
+def test_peak_picking_threshold_refractory_period_and_plateau_centre():
+    prob = np.zeros(3600)
+    for c, h in [(500, 0.9), (560, 0.8), (1500, 0.4), (2000, 0.95)]:  # 560 is 167 ms after 500
+        prob += h * np.exp(-0.5 * ((np.arange(3600) - c) / 4.0) ** 2)
+    np.testing.assert_array_equal(peaks.peaks_from_probability(prob, 360, 0.5), [500, 2000])
+    plateau = np.zeros(3600)
+    plateau[2000:2024] = [0.9] * 8 + [0.95] * 8 + [0.97] * 8  # highest frame a neighbour: the pick moves to the centre
+    assert abs(peaks.peaks_from_probability(plateau, 360, 0.5)[0] - 2012) <= 2
+    assert peaks.peaks_from_probability(plateau, 360, 0.5, refine_s=0)[0] >= 2016
+
+
+# --------------------------------------------------------------------------------------------- shipped weights
+def _shipped():
+    if not (checkpoints.weights_dir() / "gru_detector.pt").exists():
+        pytest.fail("the reference weights are missing from ecgutils/weights/: run `make weights`")
+
+
+@pytest.mark.parametrize("fs", [250, 360])
+def test_shipped_weights_work_out_of_the_box(fs, mirror):
+    _shipped()
+    rec = read_record("100", mirror=mirror)
+    sig = rec.signal[: 60 * 360]
+    x = sig if fs == 360 else resample(sig, 360, fs).astype(np.float32)
+    y = inference.denoise(x, fs=fs)
+    assert y.shape == x.shape and np.corrcoef(x, y)[0, 1] > 0.9
+    found = inference.detect_r_peaks(x, fs=fs)
+    ref = np.round(rec.beats[rec.beats < 60 * 360] * fs / 360).astype(int)
+    _, overall = score_detections({"100": (ref, found)}, fs=fs)
+    assert overall["gross_f1"] > 99
+
+
+def test_shipped_weights_match_their_manifest():
+    _shipped()
+    from ecgutils.fetch import sha256_file
+
+    files = checkpoints.manifest()["files"]
+    assert set(files) == {f"{n}.pt" for n in checkpoints.ROLES.values()}
+    for name, entry in files.items():
+        assert sha256_file(checkpoints.weights_dir() / name) == entry["sha256"]
+        info = checkpoints.read_checkpoint(checkpoints.weights_dir() / name)
+        assert info.profile == entry["profile"] == "full" and info.recipe == entry["recipe"]

@@ -25,7 +25,7 @@ def test_scaling_hits_the_requested_snr(kind, snr):
                             for i, k in enumerate(("bw", "em", "ma"))})
     clean = _clean()
     n = noise.make_noise(clean, kind, rng, snr=snr, bank=bank)
-    assert np.all(np.abs(noise.snr_db(clean, n) - snr) < 0.1)
+    assert np.all(np.abs(noise.noise_snr_db(clean, n) - snr) < 0.1)
 
 
 def test_train_and_test_draw_from_disjoint_halves():
@@ -62,4 +62,4 @@ def test_random_noise_reports_kind_and_snr():
     bank = noise.NoiseBank({k: np.stack([np.cos(idx / 7.0 * (i + 1))]) for i, k in enumerate(("bw", "em", "ma"))})
     n, kind, snr = noise.random_noise(clean, rng, bank, snr_range=(-6, 24))
     assert set(kind) <= {"gaussian", "bw", "em", "ma", "mixed"} and len(set(kind)) > 2
-    np.testing.assert_allclose(noise.snr_db(clean, n), snr, atol=0.1)
+    np.testing.assert_allclose(noise.noise_snr_db(clean, n), snr, atol=0.1)

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from ecgutils import models
+
+
+@pytest.mark.parametrize("kind,length,out_shape", [("lstm", 3600, (2, 3600)), ("cnn", 3600, (2, 3600)),
+                                                   ("lstm", 1000, (2, 1000)), ("cnn", 1001, (2, 1001)),
+                                                   ("gru_detector", 3600, (2, 450)), ("gru_classifier", 180, (2,))])
+def test_shapes(kind, length, out_shape):
+    m = models.build_model(kind).eval()
+    with torch.no_grad():
+        assert tuple(m(torch.randn(2, length)).shape) == out_shape
+
+
+def test_denoisers_ignore_offset_and_scale():
+    x = torch.randn(2, 3600)
+    for kind, config in (("lstm", {}), ("lstm", {"gate": False}), ("cnn", {})):
+        m = models.build_model(kind, **config).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(m(3 * x + 5), 3 * m(x) + 5, atol=1e-4, rtol=1e-4)
+
+
+def test_classifier_pools_over_the_central_frames_only():
+    m = models.build_model("gru_classifier", seed=0, hidden=4, context=45).eval()
+    x = torch.randn(3, 180)
+    with torch.no_grad():
+        h = m.encode(x)
+        assert h.shape[1] == 45                      # 4-sample frames
+        centre = h[:, 11:34]                         # frames whose samples lie in 45..134
+        expected = m.out(torch.cat([centre.mean(1), centre.amax(1)], -1))[:, 0]
+        torch.testing.assert_close(m(x), expected)
+        whole = m.out(torch.cat([h.mean(1), h.amax(1)], -1))[:, 0]
+        assert not torch.allclose(m(x), whole)
+        m.context = 0
+        torch.testing.assert_close(m(x), whole)
+
+
+def test_bad_options_are_explained():
+    with pytest.raises(ValueError, match="valid options: lstm, cnn, gru_detector, gru_classifier"):
+        models.build_model("transformer")
+    with pytest.raises(ValueError, match="layers must be 1, 2 or 3"):
+        models.build_model("lstm", layers=4)
+    with pytest.raises(ValueError, match="gate=True needs residual=True"):
+        models.build_model("lstm", gate=True, residual=False)
+
+
+def test_models_carry_rate_and_threshold_as_fields():
+    det = models.build_model("gru_detector", hidden=4)
+    assert det.fs == 360 and det.threshold == 0.5 and det.config["threshold"] == 0.5
+    det.set_threshold(0.75)
+    assert det.threshold == det.config["threshold"] == 0.75
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        det.set_threshold(1.5)
+    clf = models.build_model("gru_classifier", hidden=4, segment=90, context=45)
+    assert clf.input_length == 180
+    assert models.count_parameters(models.build_model("lstm", hidden=8, layers=1)) > 0

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from ecgutils import noise, rpeak_scoring, rpeak_training
+from ecgutils.config import TuneConfig
+from tests.helpers import AmplitudeDetector, synthetic_ecg, toy_bank
+
+
+def test_noisy_record_has_the_snr_in_every_window():
+    sig, _ = synthetic_ecg(36_000 + 500)
+    x = rpeak_scoring.noisy_record(sig.astype(np.float32), "em", 6, toy_bank(), np.random.default_rng(0))
+    assert x.shape == sig.shape
+    w = 3600
+    s = noise.noise_snr_db(sig[:36_000].reshape(-1, w), (x - sig)[:36_000].reshape(-1, w))
+    np.testing.assert_allclose(s, 6, atol=0.1)
+
+
+def test_spans_and_masks():
+    assert rpeak_scoring.scoring_span(650_000, "ec57") == (108_000, 649_640)
+    assert rpeak_scoring.scoring_span(650_000, "whole") == (360, 649_640)
+    with pytest.raises(ValueError, match="valid options: ec57, whole"):
+        rpeak_scoring.scoring_span(10, "all")
+    mask = np.zeros(100, bool)
+    mask[50:] = True
+    np.testing.assert_array_equal(rpeak_scoring.in_span(np.array([5, 20, 60, 95]), 10, 90, mask), [60])
+
+
+def test_excerpt_shifts_reference_beats():
+    sig, ref = rpeak_scoring.excerpt({"a": np.arange(1000.0)}, {"a": np.array([10, 400, 600, 900])}, 1, 2)
+    assert len(sig["a"]) == 360 and sig["a"][0] == 360
+    np.testing.assert_array_equal(ref["a"], [40, 240])
+
+
+def test_score_records_counts_per_detector():
+    ref = np.arange(1000, 600_000, 300)
+    dets = {"perfect": {"peaks": {"r": ref + 3}, "seconds": 1.0, "hours": 0.5},
+            "half": {"peaks": {"r": ref[::2]}, "seconds": 2.0, "hours": 0.5}}
+    overall, per = rpeak_scoring.score_records(dets, {"r": ref}, {"r": 650_000}, "ec57")
+    assert overall.loc["perfect", "gross_f1"] == pytest.approx(100)
+    assert overall.loc["half", "gross_se"] == pytest.approx(50, abs=0.5)
+    assert overall.loc["half", "gross_ppv"] == pytest.approx(100)
+    assert overall.loc["perfect", "s_per_hour"] == pytest.approx(2.0)
+    assert overall.loc["perfect", "median_abs_error_ms"] == pytest.approx(3 / 360 * 1000)
+
+
+def test_threshold_is_tuned_on_validation_records():
+    sig, beats = synthetic_ecg(360 * 60)
+    signals, refs = {"val": sig.astype(np.float32)}, {"val": beats}
+    tune = TuneConfig(inputs=(("none", None),))
+    thr, table = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune,
+                                               t_wave_check=False)
+    assert set(table.columns) >= {"threshold", "gross_f1"} and len(table) == len(tune.thresholds)
+    assert thr >= 0.7  # below that the T waves count as beats
+    assert table.set_index("threshold").gross_f1[thr] > 99 > table.set_index("threshold").gross_f1[0.5]
+    # with Pan and Tompkins' rule (the default, as in detect_r_peaks) the T waves go at any threshold
+    _, with_rule = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune)
+    assert with_rule.set_index("threshold").gross_f1[0.5] > 99
+
+
+def test_best_f1_threshold_on_a_made_up_case():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    prob = np.array([0.1, 0.3, 0.62, 0.6, 0.8, 0.9])  # 0.62 is a negative: the best cut keeps 0.6 .. 0.9 only
+    assert rpeak_training.best_f1_threshold(labels, prob) == 0.6
+    assert rpeak_training.best_f1_threshold(labels, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])) == 0.7
+
+
+def test_detector_factory_runs_a_denoiser_first():
+    sig, beats = synthetic_ecg(360 * 20)
+    plain = rpeak_scoring.detector("gru", AmplitudeDetector())
+    after = rpeak_scoring.detector("gru", AmplitudeDetector(), denoiser="identity")
+    np.testing.assert_array_equal(plain(sig), after(sig))
+    squashed = rpeak_scoring.detector("gru", AmplitudeDetector(level=2.0), denoiser="identity")
+    assert len(squashed(sig)) == 0  # no R wave reaches 2 mV: the threshold is the model's

@@ -1,0 +1,55 @@
+import pandas as pd
+
+from ecgutils.targets import BARS, check_targets
+from ecgutils.splits import NSTDB_LEVELS
+
+
+def _tables(lstm_gain=4.0, f1=0.985, gru_nstdb=99.0):
+    """A small made-up benchmark: every case the targets read, the LSTM ``lstm_gain`` dB over the band-pass."""
+    rows = [{"case": "classic", "kind": "gaussian", "snr_nominal": float("nan"), "method": m, "snr_imp": 0.0,
+             "mse_unit": mse, "cosine": 0.9, "snr_out": 0.0} for m, mse in (("identity", 0.0025), ("lstm", 0.0004))]
+    for kind in ("gaussian", "bw", "em", "ma", "mixed"):
+        for snr in (-6, 0, 6, 12, 18, 24):
+            for m, imp, cos in (("bandpass", 1.0, 0.8), ("lstm", 1.0 + lstm_gain, 0.9)):
+                rows.append({"case": f"{kind}@{snr}", "kind": kind, "snr_nominal": snr, "method": m, "snr_imp": imp,
+                             "mse_unit": 0.0, "cosine": cos, "snr_out": 0.0})
+    for lvl in NSTDB_LEVELS:
+        for m, imp, cos in (("bandpass", 1.0, 0.8), ("lstm", 1.0 + lstm_gain, 0.9)):
+            rows.append({"case": f"118e{lvl}", "kind": "nstdb", "snr_nominal": lvl, "method": m, "snr_imp": imp,
+                         "mse_unit": 0.0, "cosine": cos, "snr_out": 0.0})
+    rows.append({"case": "none", "kind": "none", "snr_nominal": float("inf"), "method": "lstm", "snr_imp": float("nan"),
+                 "mse_unit": 0.0, "cosine": 1.0, "snr_out": 22.0})
+    clf = pd.DataFrame({"input": ["gaussian sigma=0.05"], "f1": [f1]})
+    clean = pd.DataFrame({"detector": ["gru", "xqrs"], "span": ["ec57", "ec57"], "gross_f1": [99.95, 99.7]})
+    nst = pd.DataFrame([{"snr": lvl, "detector": d, "gross_f1": v} for lvl in NSTDB_LEVELS
+                        for d, v in (("gru", gru_nstdb), ("xqrs", 90.0))])
+    return {"denoising": pd.DataFrame(rows), "classifier": clf, "detection_clean": clean, "detection_nstdb": nst}
+
+
+def test_targets_on_a_made_up_table():
+    t = check_targets(_tables()).set_index("target")
+    assert t.loc["Gaussian sigma=0.05: MSE reduced >= 5x", "measured"] == 0.0025 / 0.0004
+    assert t.loc["em 6 dB: LSTM - band-pass >= 3 dB (and cosine >=)", "met"]
+    assert t.loc["bw 0 dB: LSTM >= band-pass", "measured"] == 4.0
+    assert t.loc["do no harm: em 24 dB improvement >= 0", "met"]
+    assert t.loc["window classifier F1 >= 0.98 (sigma=0.05)", "met"]
+    assert t.loc["NSTDB level 6: F1 >= 97 % (gru)", "met"]
+    assert len(t) == 1 + 16 + 4 + 4 + 10 + 1 + 1 + 1 + 6 + 2
+
+
+def test_targets_fail_when_figures_fall_short():
+    t = check_targets(_tables(lstm_gain=2.0, f1=0.97, gru_nstdb=80.0)).set_index("target")
+    assert not t.loc["em 6 dB: LSTM - band-pass >= 3 dB (and cosine >=)", "met"]
+    assert t.loc["em 6 dB: LSTM - band-pass >= 3 dB (and cosine >=)", "measured"] == 2.0
+    assert not t.loc["window classifier F1 >= 0.98 (sigma=0.05)", "met"]
+    assert not t.loc["NSTDB level 0: F1 >= 85 % (gru)", "met"]
+    assert t.loc["NSTDB level 0: F1 - XQRS F1 > 0, or 100 % (gru)", "measured"] == -10.0
+    assert BARS["margin_db"] == 3.0
+
+
+def test_speed_and_training_rows():
+    speed = pd.DataFrame({"task": ["lstm denoise"], "device": ["cpu"], "x_real_time": [900.0]})
+    training = pd.DataFrame({"model": ["lstm_denoiser"], "total_minutes": [19.0]})
+    t = check_targets(_tables(), speed, training).set_index("target")
+    assert not t.loc["lstm denoise: >= 1000x real time on CPU", "met"]
+    assert t.loc["LSTM training < 20 min", "met"]

@@ -1,0 +1,159 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ecgutils import checkpoints, losses, models, train
+from ecgutils.config import NoiseConfig, TrainConfig, get_config, with_changes
+from ecgutils.noise import NoiseBank
+
+
+def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
+    idx = np.arange(650_000)
+    bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)]) for i, k in enumerate(("bw", "em", "ma"))})
+    t = np.arange(720) / 360
+    clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
+    model = models.build_model("lstm", seed=seed, hidden=8, layers=1)
+    rng = np.random.default_rng(seed)
+    noise = NoiseConfig(snr_range=(0.0, 10.0))
+
+    def epoch():
+        for x, c, _ in train.noisy_batches(clean, bank, rng, 8, noise):
+            yield x, c
+
+    val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
+    cfg = TrainConfig(epochs=epochs, seed=seed, lr=1e-2, max_minutes=max_minutes, threads=threads)
+    return train.fit(model, epoch, val, losses.denoising_loss("mse"), cfg, progress=False)
+
+
+def test_fit_runs_every_epoch_and_keeps_the_best():
+    fitted = _toy(epochs=4)
+    h = fitted.history
+    assert list(h.epoch) == [1, 2, 3, 4] and fitted.complete
+    assert fitted.epoch == int(h.loc[h.val_loss.idxmin(), "epoch"]) and fitted.val_loss == pytest.approx(h.val_loss.min())
+    # the returned model is the kept epoch's: its validation loss is the best one, not the last one
+    t = np.arange(720) / 360
+    clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
+    val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
+    assert train.evaluate_loss(fitted.model, val, losses.denoising_loss("mse")) == pytest.approx(fitted.val_loss, rel=1e-5)
+    # the learning rate is cosine-annealed from lr to lr * lr_min_fraction
+    assert h.lr.iloc[0] == pytest.approx(1e-2) and h.lr.is_monotonic_decreasing
+
+
+def test_same_seed_same_weights_bit_for_bit():
+    a, b = _toy(seed=3, epochs=2), _toy(seed=3, epochs=2)
+    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    c = _toy(seed=4, epochs=2)
+    assert not torch.equal(a.model.inp.weight, c.model.inp.weight)
+
+
+def test_time_budget_is_opt_in_and_marks_the_run(capsys):
+    assert _toy(epochs=2).complete
+    fitted = _toy(epochs=3, max_minutes=0.0)
+    assert not fitted.complete and len(fitted.history) == 1
+    assert "not a reference run" in capsys.readouterr().out
+
+
+def test_training_threads_are_restored():
+    before = torch.get_num_threads()
+    _toy(epochs=1, threads=1)
+    assert torch.get_num_threads() == before
+
+
+def _save(tmp_path, profile="quick", dataset="quick-abc"):
+    m = models.build_model("gru_detector", seed=0, hidden=4, layers=1)
+    m.set_threshold(0.7)
+    recipe = get_config(profile).detector
+    path = checkpoints.save_checkpoint(tmp_path / "det.pt", m, "gru_detector", profile=profile, dataset=dataset,
+                                       recipe=recipe.to_dict(), epoch=2, val_loss=0.1)
+    return m, path, recipe
+
+
+def test_checkpoint_round_trip_keeps_weights_threshold_and_recipe(tmp_path):
+    m, path, recipe = _save(tmp_path)
+    payload = torch.load(path, weights_only=True)  # no pickled objects
+    assert payload["profile"] == "quick" and payload["recipe"]["train"]["epochs"] == recipe.train.epochs
+    again = checkpoints.load_model(path)
+    assert again.threshold == 0.7 and again.fs == 360
+    x = torch.randn(1, 720)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), m.eval()(x))
+    info = checkpoints.read_checkpoint(path)
+    assert info.epoch == 2 and info.recipe == checkpoints._plain(recipe.to_dict())
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_loading_another_profile_is_a_clear_error(tmp_path):
+    _, path, _ = _save(tmp_path, profile="full", dataset="full-1")
+    with pytest.raises(checkpoints.ProfileMismatch, match="made in the 'full' profile.*rerun notebooks/03"):
+        checkpoints.load_model(path, profile="quick", notebook="03_gru_rpeak_detection.ipynb")
+    with pytest.raises(checkpoints.ProfileMismatch, match="window build full-1.*full-2"):
+        checkpoints.load_model(path, profile="full", dataset="full-2")
+    assert checkpoints.load_model(path, profile="full", dataset="full-1").threshold == 0.7
+
+
+def test_old_checkpoints_are_refused_with_advice(tmp_path):
+    torch.save({"kind": "lstm", "config": {}, "state_dict": {}, "meta": {}}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="earlier version.*retrain"):
+        checkpoints.load_model(tmp_path / "old.pt")
+
+
+def test_interrupted_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch):
+    _, path, recipe = _save(tmp_path)
+    before = path.read_bytes()
+
+    def boom(obj, f, *a, **k):
+        open(f, "wb").write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoints.torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        _save(tmp_path)
+    assert path.read_bytes() == before and not list(tmp_path.glob(".*tmp"))
+
+
+def test_profiles_differ_only_where_they_should():
+    quick, full = get_config("quick"), get_config("full")
+    assert full.lstm.train.epochs > quick.lstm.train.epochs and full.lstm.model == quick.lstm.model
+    assert all(r.train.max_minutes is None for r in (*quick.recipes().values(), *full.recipes().values()))
+    assert get_config("full", seed=5).detector.train.seed == 5
+    with pytest.raises(ValueError, match="valid options: quick, full"):
+        get_config("medium")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full.lstm.train.epochs = 3
+
+
+def test_with_changes_routes_each_setting():
+    r = with_changes(get_config("quick").lstm, layers=1, epochs=5, snr_range=(-6.0, 24.0), loss="mse")
+    assert (r.model["layers"], r.train.epochs, r.noise.snr_range, r.loss) == (1, 5, (-6.0, 24.0), {"kind": "mse"})
+    assert get_config("quick").lstm.model["layers"] == 2  # the original is untouched
+    with pytest.raises(ValueError, match="unknown setting 'dropout'.*valid options:.*epochs"):
+        with_changes(get_config("quick").lstm, dropout=0.1)
+
+
+@pytest.mark.parametrize("kind", losses.DENOISING_LOSSES)
+def test_losses_score_a_perfect_estimate_best(kind):
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + 0.3 * torch.cos(17 * t)
+    loss = losses.denoising_loss(kind)
+    assert loss(c, c, x) < loss(x, c, x)
+    assert loss(c + 5.0, c, x) == pytest.approx(loss(c, c, x).item(), abs=1e-6)  # offsets do not count
+
+
+def test_mse_noise_is_the_inverse_linear_snr_improvement():
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + torch.tensor([[0.3], [0.03]]) * torch.cos(17 * t)
+    loss = losses.denoising_loss("mse_noise", ceiling_db=60.0)
+    assert loss(x, c, x).item() == pytest.approx(1.0, rel=1e-3)  # the identity: 0 dB at every SNR
+    assert loss(c + 0.5 * (x - c), c, x).item() == pytest.approx(0.25, rel=1e-3)  # half the noise: 6 dB better
+
+
+def test_weighted_bce_weighs_missed_positives():
+    logits, target = torch.tensor([-2.0, -2.0]), torch.tensor([1.0, 0.0])
+    plain, weighted = losses.weighted_bce(1.0)(logits, target), losses.weighted_bce(4.0)(logits, target)
+    miss = torch.nn.functional.softplus(torch.tensor(2.0))  # -log(sigmoid(-2))
+    assert (weighted - plain).item() == pytest.approx(3 * miss.item() / 2, rel=1e-5)
