@@ -1,12 +1,18 @@
 # The two commands of the README:
 #   make run    installs into .venv, then runs notebooks 01-04 headless (PROFILE=quick by default; PROFILE=full)
 #   make test   installs into .venv, then runs the tests (pytest)
-PYTHON ?= python3
-VENV   ?= .venv
+# More:
+#   make bench              scores the shipped reference weights (MODELS=quick|full: your trained models instead)
+#   make weights            retrains the shipped reference weights (full profile, about 35 min on 2 cores)
+#   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    ?= .venv
 PROFILE ?= quick
-BIN    := $(VENV)/bin
+MODELS  ?= reference
+BIN     := $(VENV)/bin
 
-.PHONY: run test bench install clean-outputs
+.PHONY: run test bench weights handin install
 
 run: install
 	$(BIN)/python -m ecgutils.pipeline --profile $(PROFILE)
@@ -15,7 +21,21 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m ecgutils.bench --profile $(PROFILE)
+	$(BIN)/python -m ecgutils.bench --models $(MODELS)
+
+handin: install
+	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
+	$(BIN)/python -m ecgutils.handin --name "$(NAME)" --profile $(PROFILE)
+
+# Two training processes of one thread each (the denoisers; the R-peak models), then the copy into ecgutils/weights/.
+weights: install
+	$(BIN)/python -c "from ecgutils import dataset; dataset.build_dataset('full')"
+	mkdir -p outputs/logs
+	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn > outputs/logs/weights_denoisers.log 2>&1 & pid=$$!; \
+	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector 2>&1 | tee outputs/logs/weights_rpeak.log; \
+	s1=$${PIPESTATUS[0]}; wait $$pid; s2=$$?; \
+	test $$s1 -eq 0 -a $$s2 -eq 0 || { echo "make weights failed: see outputs/logs/weights_*.log"; exit 1; }
+	$(BIN)/python -m ecgutils.runs --ship
 
 install: $(VENV)/.installed
 
@@ -23,14 +43,5 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
-
-# The shipped reference weights: full-profile training of the four models (two processes, one thread each), then
-# copied into ecgutils/weights/ with MANIFEST.json.
-weights: install
-	$(BIN)/python -c "from ecgutils import dataset; dataset.build_dataset('full')"
-	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn > outputs/weights_denoisers.log 2>&1 & \
-	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector > outputs/weights_rpeak.log 2>&1; \
-	wait $$!; \
-	$(BIN)/python -m ecgutils.runs --ship

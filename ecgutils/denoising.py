@@ -124,8 +124,10 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
     ----------
     cases : list of Case
     methods : dict
-        Method name (``identity``, ``bandpass``, ``lstm``, ``cnn``: see :func:`ecgutils.inference.denoise_windows`)
-        to its checkpoint (``None``: the shipped reference model, or nothing for the filters).
+        Label to checkpoint, where the label is a method of :func:`ecgutils.inference.denoise_windows`
+        (``identity``, ``bandpass``, ``lstm``, ``cnn``) optionally followed by a note in brackets, e.g.
+        ``{"lstm": path, "lstm (reference)": None}``; ``None``: the shipped reference model (or, for the filters,
+        nothing).
 
     Returns
     -------
@@ -136,7 +138,7 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
     frames = []
     for case in tqdm(cases, desc="denoising cases", disable=not progress):
         for name, ckpt in methods.items():
-            est = denoise_windows(case.noisy, fs=FS, method=name, checkpoint=ckpt)
+            est = denoise_windows(case.noisy, fs=FS, method=name.split(" (")[0], checkpoint=ckpt)
             m = denoising_metrics(case.clean, est, case.noisy, case.span)
             m.insert(0, "window", np.arange(len(m)))
             m.insert(0, "method", name)

@@ -128,6 +128,8 @@ def mirror_dir(mirror: str | Path | None = None) -> Path | None:
     if not value:
         return None
     path = Path(value).expanduser()
+    if not path.is_absolute():  # relative to the project, wherever the kernel runs (notebooks/ or the root)
+        path = paths.project_root() / path
     if not path.is_dir():
         raise DataError(
             f"the PhysioNet mirror {path} (from {'mirror=' if mirror is not None else '$' + paths.MIRROR_ENV}) "

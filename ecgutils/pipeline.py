@@ -6,7 +6,7 @@ Usage::
     python -m ecgutils.pipeline --profile full
     python -m ecgutils.pipeline --only 01 02     # a subset, by number
 
-Executed copies go to ``outputs/notebooks/``. The run stops at the first failing notebook and names it.
+Executed copies go to ``outputs/notebooks/<profile>/``. The run stops at the first failing notebook and names it.
 """
 
 from __future__ import annotations
@@ -46,13 +46,7 @@ def run_notebooks(profile: str = "quick", only=None, seed: int = 0, folder=None,
     list of Path
         The executed copies.
     """
-    import os
-
-    import papermill as pm
-
-    mirror = os.environ.get(paths.MIRROR_ENV)
-    if mirror:  # the kernels run in notebooks/: a relative mirror path must not change meaning
-        os.environ[paths.MIRROR_ENV] = str(Path(mirror).expanduser().resolve())
+    import papermill as pm  # papermill is slow to import; only this command needs it
 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid options: {', '.join(PROFILES)}")
@@ -61,7 +55,7 @@ def run_notebooks(profile: str = "quick", only=None, seed: int = 0, folder=None,
         nbs = [p for p in nbs if p.name[:2] in set(only)]
     if not nbs:
         raise FileNotFoundError("no notebooks to run: expected notebooks/NN_name.ipynb")
-    out = Path(out_dir) if out_dir is not None else paths.outputs_dir("notebooks")
+    out = Path(out_dir) if out_dir is not None else paths.outputs_dir("notebooks", profile)
     out.mkdir(parents=True, exist_ok=True)
     done = []
     for nb in nbs:

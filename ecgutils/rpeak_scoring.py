@@ -259,7 +259,7 @@ def classifier_report(model, inputs: dict, beat_lists, threshold: float | None =
 
 
 def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kinds=("em",), noisy_levels=NSTDB_LEVELS,
-           seed: int = 0, with_denoiser: bool = True, progress: bool = True) -> dict:
+           seed: int = 0, with_denoiser: bool = True, reference: bool = False, progress: bool = True) -> dict:
     """The whole R-peak evaluation: what notebook 03 shows and ``make bench`` prints.
 
     Parameters
@@ -275,6 +275,9 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
         Noise added to the test records (minutes 5 to 10 of each), dB.
     with_denoiser : bool
         Also score the GRU on the LSTM's output.
+    reference : bool
+        Also score the shipped reference models (``gru (reference)``, ``classifier (reference)``), e.g. beside a
+        quick-profile run.
 
     Returns
     -------
@@ -282,13 +285,17 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
         ``classifier``, ``detection_clean`` (both spans), ``detection_per_record`` (EC57 span), ``detection_noisy``
         and ``detection_nstdb``.
     """
-    clf = resolve("classifier", models.get("classifier"))
     t = test_windows
-    clf_table, _ = classifier_report(clf, {"gaussian sigma=0.05": t.gaussian, "clean": t.windows.x},
-                                     t.windows.beat_lists())
+    inputs = {"gaussian sigma=0.05": t.gaussian, "clean": t.windows.x}
+    clf_tables = [classifier_report(resolve("classifier", models.get("classifier")), inputs, t.windows.beat_lists())[0]]
     detectors = {"gru": detector("gru", models.get("detector")), "xqrs": detector("xqrs")}
     if with_denoiser:
         detectors["gru on denoised"] = detector("gru", models.get("detector"), "lstm", models.get("denoiser"))
+    if reference:
+        detectors["gru (reference)"] = detector("gru")
+        ref = classifier_report(resolve("classifier"), inputs, t.windows.beat_lists())[0]
+        clf_tables.append(ref.rename(index=lambda i: f"{i} (reference)"))
+    clf_table = pd.concat(clf_tables)
     signals, refs = records_signals(test_records)
     clean, per_record = clean_scores(signals, refs, detectors, progress=progress)
     noisy = noisy_scores(signals, refs, detectors, bank, noisy_kinds, noisy_levels, seed, progress=progress)

@@ -14,11 +14,14 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 import wfdb
 
 from . import __version__, paths
+from .checkpoints import check_profile
 from .config import ProfileConfig, get_config
+from .export import write_csv
 from .runtime import seed_everything
 
 
@@ -61,6 +64,20 @@ class Session:
         path = self.plots / f"{name}.png"
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         return path
+
+    def write_table(self, df: pd.DataFrame, name: str, dataset: str, **kwargs) -> Path:
+        """Write ``df`` as ``outputs/csv/<profile>/<name>.csv`` (atomically), stamped with the window build it
+        comes from (a ``dataset`` column), so that a later notebook can check it matches."""
+        return write_csv(df.assign(dataset=dataset), self.csv / f"{name}.csv", **{"index": False, **kwargs})
+
+    def read_table(self, name: str, dataset: str, notebook: str, **kwargs) -> pd.DataFrame:
+        """Read a table a previous notebook wrote with :meth:`write_table`; a clear error names the notebook to
+        rerun when it is missing or comes from another window build (or profile)."""
+        path = self.require(self.csv / f"{name}.csv", notebook, name)
+        df = pd.read_csv(path, **kwargs)
+        found = str(df["dataset"].iloc[0]) if "dataset" in df and len(df) else None
+        check_profile(path.name, self.profile, found, self.profile, dataset, notebook)
+        return df.drop(columns="dataset")
 
     def require(self, path, notebook: str, what: str = "") -> Path:
         """Raise ``FileNotFoundError`` naming the notebook to run first (same profile) when ``path`` is missing."""
