@@ -38,9 +38,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, paths
+from .config import WindowConfig, get_config
 from .data import FS, read_record
 from .fetch import sha256_file
-from .config import WindowConfig, get_config
 from .noise import NoiseBank, make_noise, noise_snr_db, random_noise
 from .splits import check_disjoint
 from .windows import WindowSet, cut_windows, unit_scale

@@ -87,13 +87,19 @@ def train_denoiser(ds: Dataset, bank: NoiseBank, recipe: Recipe, progress: bool 
 PUBLISHED_SIGMA = float(np.sqrt(0.0123))
 
 
-def synthetic_cases(ds: Dataset, bank: NoiseBank, seed: int = 0, kinds=KINDS, levels=SNR_LEVELS) -> list[Case]:
-    """The synthetic test cases on the test windows (test-half noise), deterministic for a seed.
+def synthetic_cases(ds: Dataset, bank: NoiseBank, seed: int = 0, kinds=KINDS, levels=SNR_LEVELS,
+                    split: str = "test") -> list[Case]:
+    """The synthetic cases on the test windows (test-half noise), deterministic for a seed.
 
     ``classic`` is the stored Gaussian sigma = 0.05 set (notebook 01); ``classic published`` uses
     :data:`PUBLISHED_SIGMA`, so the classic task can be compared like for like with the published figures.
+    ``split="val"`` builds the same cases on the validation windows with training-half noise: where design choices
+    are made (``scripts/loss_sweep.py``), never on the test cases.
     """
-    t = ds.test
+    if split not in ("test", "val"):
+        raise ValueError(f"unknown split {split!r}; valid options: test, val")
+    part = "test" if split == "test" else "train"
+    t = ds[split]
     clean, span = t.windows.x, t.span
     published = clean + make_noise(clean, "gaussian", np.random.default_rng([seed, 99]), sigma=PUBLISHED_SIGMA)
     cases = [Case("classic", "gaussian sigma=0.05", float("nan"), clean, t.gaussian, span),
@@ -102,7 +108,7 @@ def synthetic_cases(ds: Dataset, bank: NoiseBank, seed: int = 0, kinds=KINDS, le
     for i, kind in enumerate(kinds):
         for snr in levels:
             rng = np.random.default_rng([seed, i, int(snr) + 100])
-            noisy = clean + make_noise(clean, kind, rng, snr=snr, bank=bank, part="test")
+            noisy = clean + make_noise(clean, kind, rng, snr=snr, bank=bank, part=part)
             cases.append(Case(f"{kind}@{snr}", kind, float(snr), clean, noisy, span))
     return cases
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .data import FS, read_record
 from .checkpoints import resolve
+from .data import FS, read_record
 from .inference import classify_segments, denoise, detect_r_peaks
 from .metrics import classification_metrics, score_detections
 from .noise import NoiseBank, make_noise

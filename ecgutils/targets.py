@@ -72,8 +72,8 @@ def _detection(classifier: pd.DataFrame, clean: pd.DataFrame, nstdb: pd.DataFram
             above = n.loc[lvl, d] > n.loc[lvl, "xqrs"] or n.loc[lvl, d] == 100
             rows.append((f"NSTDB level {lvl}: F1 - XQRS F1 > 0, or 100 % ({d})", n.loc[lvl, d] - n.loc[lvl, "xqrs"],
                          above))
-        rows.append((f"NSTDB level 6: F1 >= {BARS['nstdb6_f1']:g} % ({d})", n.loc[6, d], n.loc[6, d] >= BARS["nstdb6_f1"]))
-        rows.append((f"NSTDB level 0: F1 >= {BARS['nstdb0_f1']:g} % ({d})", n.loc[0, d], n.loc[0, d] >= BARS["nstdb0_f1"]))
+        for lvl, bar in ((6, BARS["nstdb6_f1"]), (0, BARS["nstdb0_f1"])):
+            rows.append((f"NSTDB level {lvl}: F1 >= {bar:g} % ({d})", n.loc[lvl, d], n.loc[lvl, d] >= bar))
     return rows
 
 

@@ -11,7 +11,8 @@ from ecgutils.noise import NoiseBank
 
 def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
     idx = np.arange(650_000)
-    bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)]) for i, k in enumerate(("bw", "em", "ma"))})
+    bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)])
+                      for i, k in enumerate(("bw", "em", "ma"))})
     t = np.arange(720) / 360
     clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
     model = models.build_model("lstm", seed=seed, hidden=8, layers=1)
@@ -31,12 +32,14 @@ def test_fit_runs_every_epoch_and_keeps_the_best():
     fitted = _toy(epochs=4)
     h = fitted.history
     assert list(h.epoch) == [1, 2, 3, 4] and fitted.complete
-    assert fitted.epoch == int(h.loc[h.val_loss.idxmin(), "epoch"]) and fitted.val_loss == pytest.approx(h.val_loss.min())
+    assert fitted.epoch == int(h.loc[h.val_loss.idxmin(), "epoch"])
+    assert fitted.val_loss == pytest.approx(h.val_loss.min())
     # the returned model is the kept epoch's: its validation loss is the best one, not the last one
     t = np.arange(720) / 360
     clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
     val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
-    assert train.evaluate_loss(fitted.model, val, losses.denoising_loss("mse")) == pytest.approx(fitted.val_loss, rel=1e-5)
+    again = train.evaluate_loss(fitted.model, val, losses.denoising_loss("mse"))
+    assert again == pytest.approx(fitted.val_loss, rel=1e-5)
     # the learning rate is cosine-annealed from lr to lr * lr_min_fraction
     assert h.lr.iloc[0] == pytest.approx(1e-2) and h.lr.is_monotonic_decreasing
 
