@@ -101,6 +101,49 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
     return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det}
 
 
+def headline_tables(q: dict) -> dict:
+    """The README's tables, from the benchmark's: SNR improvement per noise and SNR, NSTDB per level, the classic
+    task, detection on clean DS2 and NSTDB, the classifier."""
+    den = q["denoising"]
+    grid = den[den.snr_nominal.between(-6, 24) & ~den.kind.isin(["nstdb", "nstdb-clean"])]
+    nst = den[den.kind == "nstdb"].groupby(["snr_nominal", "method"])[["snr_in", "snr_imp", "cosine"]].mean()
+    classic = den[den.case.str.startswith("classic") | (den.case == "none") | (den.kind == "nstdb-clean")]
+    det = q["detection_clean"]
+    return {
+        "SNR improvement (dB), DS2 test windows": grid.pivot_table(index=["kind", "snr_nominal"], columns="method",
+                                                                   values="snr_imp", sort=False),
+        "NSTDB noisy segments: SNR in, improvement (dB), cosine": nst.unstack("method").sort_index(ascending=False),
+        "classic task and noise-free input": classic.groupby(["case", "method"], sort=False)[
+            ["mse_unit", "mse_unit_mean", "snr_out"]].mean(),
+        "detection, clean DS2 (%)": det.set_index(["span", "detector"])[
+            ["gross_se", "gross_ppv", "gross_f1", "gross_der", "tp", "fp", "fn", "median_abs_error_ms", "s_per_hour"]],
+        "detection, NSTDB noisy segments: gross F1 (%)": q["detection_nstdb"].pivot_table(
+            index="snr", columns="detector", values="gross_f1").sort_index(ascending=False),
+        "window classifier": q["classifier"].set_index("input"),
+    }
+
+
+def save_figures(q: dict, folder) -> list:
+    """The README's two figures: SNR improvement and detection F1 against SNR, as PNG files in ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    den = q["denoising"]
+    grid = den[den.kind.isin(["gaussian", "bw", "em", "ma", "mixed"])].assign(snr_in=lambda d: d.snr_nominal)
+    curves = pd.concat([q["detection_noisy"], q["detection_nstdb"]]).rename(columns={"snr": "snr_in"})
+    figs = {"snr_improvement": plots.plot_vs_snr(grid, "snr_imp", hue="method", col="kind",
+                                                 ylabel="SNR improvement (dB)", title="SNR improvement, DS2 test windows"),
+            "f1_vs_snr": plots.plot_vs_snr(curves, "gross_f1", hue="detector", col="case", ylabel="F1 (%)",
+                                           ref_line=None, title="Beat-level F1 (EC57 matching, 150 ms)")}
+    out = []
+    for name, fig in figs.items():
+        out.append(folder / f"bench_{name}.png")
+        fig.savefig(out[-1], dpi=80, bbox_inches="tight")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="reference", choices=("reference",) + PROFILES,
@@ -117,11 +160,14 @@ def main(argv=None) -> int:
     training = training_table(args.models)
     targets = check_targets(q, speed, training)
     pd.set_option("display.width", 160)
+    for title, df in headline_tables(q).items():
+        print(f"\n== {title} ==\n{df.round(4).to_string()}")
     for name, df in [("speed", speed), ("training", training), ("targets", targets)]:
         write_csv(df, cdir / f"benchmark_{name}.csv", index=False)
         print(f"\n== {name} ==\n{df.to_string(index=False, float_format=lambda v: f'{v:.3g}')}")
     for name, df in q.items():
         write_csv(df, cdir / f"benchmark_{name}.csv", index=False)
+    save_figures(q, paths.outputs_dir("plots", args.models))
     print(f"\n{int(targets.met.sum())} of {len(targets)} targets met ({args.models} models); "
           f"tables in {cdir}/benchmark_*.csv")
     return 0

@@ -48,7 +48,8 @@ def test_pipeline_names_the_failing_notebook(tmp_path):
 
 def test_plain_nbconvert_from_the_project_root(project, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("ECG_DATA_MIRROR", os.path.relpath(os.environ["ECG_DATA_MIRROR"], ROOT))  # relative: to the root
+    # a relative mirror is taken from the project root (here the temporary project), not from notebooks/
+    monkeypatch.setenv("ECG_DATA_MIRROR", os.path.relpath(os.environ["ECG_DATA_MIRROR"], project))
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                     "notebooks/01_preprocessing.ipynb", "--output-dir", str(project / "nbconvert")],
                    cwd=ROOT, check=True, capture_output=True)
