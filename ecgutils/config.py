@@ -109,6 +109,9 @@ class TrainConfig:
     max_minutes : float or None
         Opt-in wall-clock budget for a slow machine. A run it stops is **not** a reference run: its epoch count
         depends on the machine's speed, and it says so.
+    average_last : int
+        Also average the weights of the last ``average_last`` epochs; the average is kept instead of the best
+        single epoch when its validation loss is lower (0: no averaging).
     """
 
     epochs: int = 3
@@ -120,6 +123,7 @@ class TrainConfig:
     threads: int = 1
     seed: int = 0
     max_minutes: float | None = None
+    average_last: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,8 +199,8 @@ RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
 _FULL_TRAIN = {
     "lstm": TrainConfig(epochs=28, batch_size=32),
     "cnn": TrainConfig(epochs=14, batch_size=32),
-    "classifier": TrainConfig(epochs=24, batch_size=32),
-    "detector": TrainConfig(epochs=24, batch_size=64),
+    "classifier": TrainConfig(epochs=24, batch_size=32, average_last=8),
+    "detector": TrainConfig(epochs=24, batch_size=64, average_last=8),
 }
 _QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
 

@@ -71,7 +71,7 @@ class Fitted:
     history : pandas.DataFrame
         One row per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``seconds``, ``lr``, ``best``.
     epoch : int
-        The epoch kept.
+        The epoch kept (0: the average of the last epochs, see ``TrainConfig.average_last``).
     val_loss : float
         Its validation loss.
     complete : bool
@@ -114,6 +114,7 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
         rows, best, best_state, t_start = [], math.inf, None, time.time()
+        averaged = AveragedWeights(cfg.epochs - cfg.average_last + 1) if cfg.average_last else None
         bar = tqdm(range(1, cfg.epochs + 1), desc=desc, disable=not progress)
         for epoch in bar:
             t0 = time.time()
@@ -121,6 +122,8 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
             lr = opt.param_groups[0]["lr"]
             sched.step()
             val = evaluate_loss(model, val_batches, loss_fn, device)
+            if averaged is not None:
+                averaged.add(epoch, model)
             improved = val < best
             if improved:
                 best, best_state = val, copy.deepcopy(model.state_dict())
@@ -131,10 +134,36 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
                 print(f"stopped after epoch {epoch} of {cfg.epochs}: the opt-in time budget of {cfg.max_minutes} min "
                       "was reached. This model depends on the machine's speed: it is not a reference run.")
                 break
-        model.load_state_dict(best_state)
         history = pd.DataFrame(rows)
         kept = int(history.loc[history.val_loss.idxmin(), "epoch"])
+        if averaged is not None and averaged.count:
+            model.load_state_dict(averaged.state)
+            val = evaluate_loss(model, val_batches, loss_fn, device)
+            print(f"average of the last {averaged.count} epochs: validation loss {val:.4g} "
+                  f"(best single epoch {kept}: {best:.4g})")
+            if val < best:
+                best, best_state, kept = val, averaged.state, 0  # epoch 0: the average
+        model.load_state_dict(best_state)
     return Fitted(model.cpu().eval(), history, kept, float(best), len(rows) == cfg.epochs)
+
+
+class AveragedWeights:
+    """The running mean of a model's weights from epoch ``first`` on (stochastic weight averaging of the last
+    epochs, Izmailov et al., 2018)."""
+
+    def __init__(self, first: int):
+        self.first, self.count, self.state = first, 0, None
+
+    def add(self, epoch: int, model: nn.Module) -> None:
+        if epoch < self.first:
+            return
+        current = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
+        self.count += 1
+        if self.state is None:
+            self.state = current
+        else:
+            for k, v in current.items():
+                self.state[k] += (v - self.state[k]) / self.count
 
 
 def _train_epoch(model, batches, loss_fn, opt, grad_clip, device) -> float:

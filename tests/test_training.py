@@ -9,7 +9,8 @@ from ecgutils.config import NoiseConfig, TrainConfig, get_config, with_changes
 from ecgutils.noise import NoiseBank
 
 
-def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
+def _toy_parts(seed=0):
+    """A tiny denoising problem: (model, train_epoch, validation batches, loss)."""
     idx = np.arange(650_000)
     bank = NoiseBank({k: np.stack([np.sin(idx / (5.0 + i)).astype(np.float32)])
                       for i, k in enumerate(("bw", "em", "ma"))})
@@ -24,8 +25,12 @@ def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
             yield x, c
 
     val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
+    return model, epoch, val, losses.denoising_loss("mse")
+
+
+def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
     cfg = TrainConfig(epochs=epochs, seed=seed, lr=1e-2, max_minutes=max_minutes, threads=threads)
-    return train.fit(model, epoch, val, losses.denoising_loss("mse"), cfg, progress=False)
+    return train.fit(*_toy_parts(seed), cfg, progress=False)
 
 
 def test_fit_runs_every_epoch_and_keeps_the_best():
@@ -35,10 +40,8 @@ def test_fit_runs_every_epoch_and_keeps_the_best():
     assert fitted.epoch == int(h.loc[h.val_loss.idxmin(), "epoch"])
     assert fitted.val_loss == pytest.approx(h.val_loss.min())
     # the returned model is the kept epoch's: its validation loss is the best one, not the last one
-    t = np.arange(720) / 360
-    clean = np.stack([np.sin(2 * np.pi * f * t) for f in np.linspace(1, 3, 16)]).astype(np.float32)
-    val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
-    again = train.evaluate_loss(fitted.model, val, losses.denoising_loss("mse"))
+    _, _, val, loss = _toy_parts()
+    again = train.evaluate_loss(fitted.model, val, loss)
     assert again == pytest.approx(fitted.val_loss, rel=1e-5)
     # the learning rate is cosine-annealed from lr to lr * lr_min_fraction
     assert h.lr.iloc[0] == pytest.approx(1e-2) and h.lr.is_monotonic_decreasing
@@ -160,3 +163,19 @@ def test_weighted_bce_weighs_missed_positives():
     plain, weighted = losses.weighted_bce(1.0)(logits, target), losses.weighted_bce(4.0)(logits, target)
     miss = torch.nn.functional.softplus(torch.tensor(2.0))  # -log(sigmoid(-2))
     assert (weighted - plain).item() == pytest.approx(3 * miss.item() / 2, rel=1e-5)
+
+
+def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better():
+    averaged = train.AveragedWeights(first=3)
+    m = models.build_model("lstm", seed=0, hidden=4, layers=1)
+    for epoch, value in enumerate([1.0, 2.0, 3.0, 5.0], start=1):
+        with torch.no_grad():
+            for p in m.parameters():
+                p.fill_(value)
+        averaged.add(epoch, m)
+    assert averaged.count == 2 and all(torch.allclose(v, torch.full_like(v, 4.0)) for v in averaged.state.values())
+    fitted = _toy(epochs=4)
+    with_average = train.fit(*_toy_parts(), TrainConfig(epochs=4, seed=0, lr=1e-2, average_last=2), progress=False)
+    assert with_average.val_loss <= fitted.val_loss  # the average is kept only when it validates better
+    cols = ["train_loss", "val_loss", "lr"]  # averaging changes nothing in the training itself
+    assert with_average.history[cols].equals(fitted.history[cols])
