@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import checkpoints, dataset, denoising, paths, rpeak_scoring
+from . import checkpoints, dataset, denoising, paths, plots, rpeak_scoring
 from .config import PROFILES, get_config
 from .data import FS, read_record
 from .export import write_csv
@@ -125,11 +125,6 @@ def headline_tables(q: dict) -> dict:
 
 def save_figures(q: dict, folder) -> list:
     """The README's two figures: SNR improvement and detection F1 against SNR, as PNG files in ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from . import plots
-
     den = q["denoising"]
     grid = den[den.kind.isin(["gaussian", "bw", "em", "ma", "mixed"])].assign(snr_in=lambda d: d.snr_nominal)
     curves = pd.concat([q["detection_noisy"], q["detection_nstdb"]]).rename(columns={"snr": "snr_in"})

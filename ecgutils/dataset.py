@@ -35,15 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__, paths
 from .config import WindowConfig, get_config
 from .data import FS, read_record
 from .fetch import sha256_file
+from .files import atomic_path
 from .noise import NoiseBank, make_noise, noise_snr_db, random_noise
 from .splits import check_disjoint
-from .windows import WindowSet, cut_windows, unit_scale
+from .windows import WindowSet, cut_segments, cut_windows, unit_scale
 
 FORMAT = 1
 _ARRAYS = ("clean", "gaussian", "real", "real_kind", "real_snr", "gaussian_snr", "lo", "span",
@@ -80,8 +82,8 @@ class SplitData:
 
 
 @dataclass
-class Dataset:
-    """A loaded build: its folder, manifest and sets."""
+class WindowStore:
+    """A loaded build of the window store: its folder, manifest and sets (``train``, ``val``, ``test``)."""
 
     path: Path
     manifest: dict
@@ -215,10 +217,8 @@ def _valid(folder: Path, params: dict) -> bool:
 
 
 def _point(root: Path, profile: str, folder: Path) -> None:
-    ptr = root / f"{profile}.json"
-    tmp = ptr.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"build": folder.name}))
-    os.replace(tmp, ptr)
+    with atomic_path(root / f"{profile}.json") as tmp:
+        tmp.write_text(json.dumps({"build": folder.name}))
 
 
 def find_dataset(profile: str = "quick", root: str | Path | None = None) -> Path:
@@ -237,7 +237,7 @@ def find_dataset(profile: str = "quick", root: str | Path | None = None) -> Path
 
 
 def load_dataset(profile: str = "quick", root: str | Path | None = None, path: str | Path | None = None,
-                 verify: bool = False) -> Dataset:
+                 verify: bool = False) -> WindowStore:
     """Load a build, by profile (the newest) or by its folder.
 
     Parameters
@@ -262,20 +262,16 @@ def load_dataset(profile: str = "quick", root: str | Path | None = None, path: s
         ws = WindowSet(a["clean"], a["record"], a["start"], a["beat_ptr"], a["beat_pos"], fs=manifest["params"]["fs"])
         sets[name] = SplitData(ws, a["gaussian"], a["real"], a["real_kind"], a["real_snr"], a["gaussian_snr"],
                                a["lo"], a["span"])
-    return Dataset(folder, manifest, **sets)
+    return WindowStore(folder, manifest, **sets)
 
 
-def split_table(ds: Dataset):
+def split_table(ds: WindowStore):
     """Per set: records, windows, beats, hours of ECG and the share of positive classifier segments.
 
     Returns
     -------
     pandas.DataFrame
     """
-    import pandas as pd
-
-    from .windows import cut_segments
-
     rows = []
     for name in ("train", "val", "test"):
         ws = ds[name].windows

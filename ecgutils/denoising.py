@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .config import Recipe
 from .data import FS
-from .dataset import Dataset
+from .dataset import WindowStore
 from .inference import denoise_windows
 from .losses import denoising_loss
 from .metrics import baseline_share_db, denoising_metrics, summarise_denoising
@@ -42,7 +42,7 @@ class Case:
     span: np.ndarray
 
 
-def validation_batches(ds: Dataset, batch_size: int = 64) -> list:
+def validation_batches(ds: WindowStore, batch_size: int = 64) -> list:
     """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise.
 
     The noisy versions were drawn once (seeded) by notebook 01, so the loss is comparable from epoch to epoch.
@@ -52,12 +52,12 @@ def validation_batches(ds: Dataset, batch_size: int = 64) -> list:
     return fixed_batches(x, np.concatenate([v.windows.x] * 3), batch_size)
 
 
-def train_denoiser(ds: Dataset, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
     """Train a denoiser on the training windows with fresh noise each epoch; keep the best validation epoch.
 
     Parameters
     ----------
-    ds : Dataset
+    ds : WindowStore
         From :func:`ecgutils.dataset.load_dataset`.
     bank : NoiseBank
     recipe : Recipe
@@ -87,7 +87,7 @@ def train_denoiser(ds: Dataset, bank: NoiseBank, recipe: Recipe, progress: bool 
 PUBLISHED_SIGMA = float(np.sqrt(0.0123))
 
 
-def synthetic_cases(ds: Dataset, bank: NoiseBank, seed: int = 0, kinds=KINDS, levels=SNR_LEVELS,
+def synthetic_cases(ds: WindowStore, bank: NoiseBank, seed: int = 0, kinds=KINDS, levels=SNR_LEVELS,
                     split: str = "test") -> list[Case]:
     """The synthetic cases on the test windows (test-half noise), deterministic for a seed.
 
@@ -155,12 +155,12 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def report(ds: Dataset, bank: NoiseBank, models: dict, seed: int = 0, progress: bool = True) -> dict:
+def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progress: bool = True) -> dict:
     """The whole denoising evaluation: what notebook 02 shows and ``make bench`` prints.
 
     Parameters
     ----------
-    ds : Dataset
+    ds : WindowStore
     bank : NoiseBank
     models : dict
         ``{"lstm": checkpoint, "cnn": checkpoint}`` (``None``: the shipped reference model); the identity and the

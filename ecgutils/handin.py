@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import torch
 from nbconvert import HTMLExporter
 
 from . import __version__, paths
@@ -28,8 +29,6 @@ from .pipeline import run_notebooks
 
 def header_cell(name: str, profile: str, seed: int) -> nbformat.NotebookNode:
     """The markdown cell put at the top of every handed-in notebook."""
-    import torch
-
     lines = [f"**Handed in by:** {name}", f"**Run:** {dt.datetime.now():%Y-%m-%d %H:%M}, profile `{profile}`, "
              f"seed {seed}", f"**Versions:** Python {platform.python_version()}, ecgutils {__version__}, "
              f"torch {torch.__version__}"]

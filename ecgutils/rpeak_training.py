@@ -13,7 +13,7 @@ from sklearn.metrics import precision_recall_curve
 
 from .config import Recipe, TuneConfig
 from .data import FS
-from .dataset import Dataset
+from .dataset import WindowStore
 from .inference import classify_segments, peak_probability
 from .losses import weighted_bce
 from .metrics import score_detections
@@ -31,14 +31,14 @@ def segments_of(x: np.ndarray, beat_lists, model_config: dict) -> tuple[np.ndarr
     return inp, lab.astype(np.float32)
 
 
-def _validation_inputs(ds: Dataset) -> list[np.ndarray]:
+def _validation_inputs(ds: WindowStore) -> list[np.ndarray]:
     """The validation windows with real noise, Gaussian noise and none (drawn once by notebook 01)."""
     v = ds.val
     return [v.real, v.gaussian, v.windows.x]
 
 
 # --------------------------------------------------------------------------------------------- classifier
-def train_classifier(ds: Dataset, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
     """Train the GRU window classifier (R-peak in the central 0.25 s of a 0.5 s segment, or not).
 
     With ``loss["pos_weight"] == "balanced"`` the positive class weighs the negative/positive ratio of the
@@ -74,13 +74,13 @@ def best_f1_threshold(labels: np.ndarray, prob: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------------------------- detector
-def train_detector(ds: Dataset, bank: NoiseBank, recipe: Recipe, signals: dict, refs: dict,
+def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: dict, refs: dict,
                    tune: TuneConfig = TuneConfig(), progress: bool = True) -> tuple[Fitted, pd.DataFrame]:
     """Train the GRU beat detector (per-frame "R-peak here" targets), then tune its threshold on validation records.
 
     Parameters
     ----------
-    ds : Dataset
+    ds : WindowStore
     bank : NoiseBank
     recipe : Recipe
         ``get_config(profile).detector``.

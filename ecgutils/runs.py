@@ -38,7 +38,7 @@ NOTEBOOK = {"lstm": "02_lstm_denoising.ipynb", "cnn": "02_lstm_denoising.ipynb",
             "classifier": "03_gru_rpeak_detection.ipynb", "detector": "03_gru_rpeak_detection.ipynb"}
 
 
-def train_role(role: str, recipe: Recipe, ds: dataset.Dataset, bank: NoiseBank, cfg: ProfileConfig,
+def train_role(role: str, recipe: Recipe, ds: dataset.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
                progress: bool = True):
     """Train one model; returns ``(Fitted, extra tables)`` (the detector's threshold sweep)."""
     if role in ("lstm", "cnn"):
@@ -52,7 +52,7 @@ def train_role(role: str, recipe: Recipe, ds: dataset.Dataset, bank: NoiseBank, 
     raise ValueError(f"unknown model {role!r}; valid options: {', '.join(NOTEBOOK)}")
 
 
-def train_or_load(role: str, ds: dataset.Dataset, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
+def train_or_load(role: str, ds: dataset.WindowStore, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
                   retrain: bool = False, progress: bool = True):
     """The model of ``role`` for this profile: loaded when already trained with the same recipe and window build,
     else trained and saved (checkpoint in ``outputs/models/<profile>/``, history in ``outputs/csv/<profile>/``).
@@ -60,7 +60,7 @@ def train_or_load(role: str, ds: dataset.Dataset, bank: NoiseBank, cfg: ProfileC
     Parameters
     ----------
     role : {"lstm", "cnn", "classifier", "detector"}
-    ds : Dataset
+    ds : WindowStore
     bank : NoiseBank
     cfg : ProfileConfig
     recipe : Recipe, optional
