@@ -118,7 +118,9 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
         sub = table if c is None else table[table[col] == c]
         for i, (h, g) in enumerate(sub.groupby(hue, sort=False)):
             g = g.sort_values("snr_in")
-            ax.plot(g["snr_in"], g[y], "o-", color=COLORS.get(h, f"C{i}"), label=h, ms=4)
+            base = str(h).removesuffix(" (reference)")  # the shipped model: its model's colour, dashed
+            style = "o--" if base != h else "o-"
+            ax.plot(g["snr_in"], g[y], style, color=COLORS.get(base, f"C{i}"), label=h, ms=4)
         if ref_line is not None:
             ax.axhline(ref_line, color="k", lw=0.6)
         ax.set(xlabel="input SNR (dB)", title=str(c) if c is not None else title)
