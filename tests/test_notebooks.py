@@ -117,3 +117,15 @@ def test_solutions_run(project, monkeypatch):
     assert [p.name for p in done] == [f"0{i}_solutions.ipynb" for i in range(1, 5)]
     for p in done:
         _outputs(p)
+
+
+@pytest.mark.parametrize("path", pipeline.notebooks(ROOT / "notebooks"), ids=lambda p: p.name)
+def test_each_notebook_teaches_and_is_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "What you will learn" in text and "## References" in text
+    assert "$$" in text or "$" in text.replace("$ECG", "")  # at least one typeset equation
+    exercises = text.split("## Exercises", 1)[1].split("\n## ", 1)[0]
+    assert sum(line[:3] in {f"{i}. " for i in range(1, 10)} for line in exercises.splitlines()) >= 4
+    assert nb.cells[1].metadata.get("tags") == ["parameters"] and "profile" in nb.cells[1].source
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed without outputs
