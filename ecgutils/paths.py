@@ -30,6 +30,13 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+def notebooks_dir() -> Path:
+    """The numbered notebooks: beside the package in a checkout (even when ``$ECG_PROJECT_ROOT`` moves data and
+    outputs elsewhere), else ``notebooks/`` under the project root."""
+    beside = Path(__file__).resolve().parents[1] / "notebooks"
+    return beside if beside.is_dir() else project_root() / "notebooks"
+
+
 def raw_dir() -> Path:
     """Folder of the raw PhysioNet databases (``data/raw/mitdb``, ``data/raw/nstdb``)."""
     return project_root() / "data" / "raw"

@@ -22,7 +22,7 @@ from .config import PROFILES
 
 def notebooks(folder: str | Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``), in order."""
-    folder = Path(folder) if folder is not None else paths.project_root() / "notebooks"
+    folder = Path(folder) if folder is not None else paths.notebooks_dir()
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
