@@ -82,7 +82,8 @@ def model_paths(source: str) -> dict:
     out = {}
     for role, name in checkpoints.ROLES.items():
         path = paths.outputs_dir("models", source) / f"{name}.pt"
-        checkpoints.load_model(path, profile=source, notebook="02_lstm_denoising.ipynb or 03_gru_rpeak_detection.ipynb")
+        notebook = "02_lstm_denoising.ipynb" if role in ("denoiser", "cnn") else "03_gru_rpeak_detection.ipynb"
+        checkpoints.load_model(path, profile=source, notebook=notebook)
         out[role] = path
     return out
 
