@@ -28,6 +28,7 @@ from .data import FS, read_record
 from .export import write_csv
 from .inference import denoise, detect_r_peaks
 from .noise import NoiseBank
+from .runs import NOTEBOOK
 from .targets import check_targets
 
 
@@ -45,7 +46,7 @@ def time_inference(fn, signal: np.ndarray, repeats: int = 3) -> float:
 def speed_table(models: dict) -> pd.DataFrame:
     """Inference speed of the denoiser and the detector on one hour of MIT-BIH record 100 (looped), CPU."""
     hour = np.resize(read_record("100").signal, 3600 * FS).astype(np.float32)
-    den, det = models.get("denoiser"), models.get("detector")
+    den, det = models.get("lstm"), models.get("detector")
     rows = []
     for name, fn in [("lstm denoise", lambda x: denoise(x, fs=FS, checkpoint=den)),
                      ("gru detect_r_peaks", lambda x: detect_r_peaks(x, fs=FS, checkpoint=det)),
@@ -82,8 +83,7 @@ def model_paths(source: str) -> dict:
     out = {}
     for role, name in checkpoints.ROLES.items():
         path = paths.outputs_dir("models", source) / f"{name}.pt"
-        notebook = "02_lstm_denoising.ipynb" if role in ("denoiser", "cnn") else "03_gru_rpeak_detection.ipynb"
-        checkpoints.load_model(path, profile=source, notebook=notebook)
+        checkpoints.load_model(path, profile=source, notebook=NOTEBOOK[role])
         out[role] = path
     return out
 
@@ -94,7 +94,7 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
     models = model_paths(source)
     ds = dataset.load_dataset(path=dataset.build_dataset(profile, seed, progress=progress))
     bank = NoiseBank.load()
-    den = denoising.report(ds, bank, {"lstm": models["denoiser"], "cnn": models["cnn"]}, seed, progress)
+    den = denoising.report(ds, bank, {"lstm": models["lstm"], "cnn": models["cnn"]}, seed, progress)
     det = rpeak_scoring.report(get_config(profile, seed).split.test, ds.test, models, bank, seed=seed,
                                progress=progress)
     harm = den["harm_by_baseline"]

@@ -26,8 +26,8 @@ from .files import atomic_path
 from .models import build_model
 
 FORMAT = 2
-#: The reference models shipped in ``ecgutils/weights/``, by role.
-ROLES = {"denoiser": "lstm_denoiser", "cnn": "cnn_denoiser", "classifier": "gru_classifier",
+#: The reference models shipped in ``ecgutils/weights/``, by role (the keys of ``config.ProfileConfig.recipes()``).
+ROLES = {"lstm": "lstm_denoiser", "cnn": "cnn_denoiser", "classifier": "gru_classifier",
          "detector": "gru_detector"}
 
 
@@ -154,7 +154,7 @@ def resolve(role: str, checkpoint=None) -> nn.Module:
 
     Parameters
     ----------
-    role : {"denoiser", "cnn", "classifier", "detector"}
+    role : {"lstm", "cnn", "classifier", "detector"}
     checkpoint : nn.Module, path or None
     """
     if role not in ROLES:

@@ -131,7 +131,7 @@ def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.n
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
         return filters.ecg_clean(x, fs, method)
-    model = checkpoints.resolve("denoiser" if method == "lstm" else "cnn", checkpoint)
+    model = checkpoints.resolve(method, checkpoint)
     y = _model_windows(model, _at_model_rate(x, fs, model), lambda b: predict(model, b))
     return _back_to(y, model.fs, fs, len(x))
 
@@ -158,7 +158,7 @@ def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
         return filters.ecg_clean(x, fs, method)
-    model = checkpoints.resolve("denoiser" if method == "lstm" else "cnn", checkpoint)
+    model = checkpoints.resolve(method, checkpoint)
     if fs != model.fs:
         raise ValueError(f"the {method} model works at {model.fs} Hz, the windows are at {fs} Hz: resample them "
                          "(ecgutils.data.resample), or use denoise() on the whole signal")

@@ -105,6 +105,8 @@ def xqrs_detect(signal: np.ndarray, fs: float) -> np.ndarray:
     ndarray of int64
         Sample indices at ``fs``.
     """
-    from wfdb.processing import xqrs_detect as _xqrs  # wfdb.processing is slow to import; only XQRS needs it
+    from wfdb.processing import (
+        xqrs_detect as _xqrs,  # wfdb.processing is slow to import; only XQRS needs it
+    )
 
     return np.asarray(_xqrs(np.asarray(signal, dtype=np.float64), fs=fs, verbose=False), dtype=np.int64)

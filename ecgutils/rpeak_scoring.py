@@ -269,7 +269,7 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
     test_windows : SplitData
         The test windows (``ds.test``), for the window classifier (clean and Gaussian sigma = 0.05).
     models : dict
-        ``{"classifier": ckpt, "detector": ckpt, "denoiser": ckpt}``; ``None``: the shipped reference model.
+        ``{"classifier": ckpt, "detector": ckpt, "lstm": ckpt}``; ``None``: the shipped reference model.
     bank : NoiseBank
     noisy_kinds, noisy_levels :
         Noise added to the test records (minutes 5 to 10 of each), dB.
@@ -290,7 +290,7 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
     clf_tables = [classifier_report(resolve("classifier", models.get("classifier")), inputs, t.windows.beat_lists())[0]]
     detectors = {"gru": detector("gru", models.get("detector")), "xqrs": detector("xqrs")}
     if with_denoiser:
-        detectors["gru on denoised"] = detector("gru", models.get("detector"), "lstm", models.get("denoiser"))
+        detectors["gru on denoised"] = detector("gru", models.get("detector"), "lstm", models.get("lstm"))
     if reference:
         detectors["gru (reference)"] = detector("gru")
         ref = classifier_report(resolve("classifier"), inputs, t.windows.beat_lists())[0]
