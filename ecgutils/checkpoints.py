@@ -28,7 +28,8 @@ from .models import build_model
 FORMAT = 2
 #: The reference models shipped in ``ecgutils/weights/``, by role (the keys of ``config.ProfileConfig.recipes()``).
 ROLES = {"lstm": "lstm_denoiser", "cnn": "cnn_denoiser", "classifier": "gru_classifier",
-         "detector": "gru_detector"}
+         "detector": "gru_detector", "stream_denoiser": "lstm_stream_denoiser",
+         "stream_detector": "gru_stream_detector"}
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def resolve(role: str, checkpoint=None) -> nn.Module:
 
     Parameters
     ----------
-    role : {"lstm", "cnn", "classifier", "detector"}
+    role : {"lstm", "cnn", "classifier", "detector", "stream_denoiser", "stream_detector"}
     checkpoint : nn.Module, path or None
     """
     if role not in ROLES:

@@ -185,16 +185,25 @@ class ProfileConfig:
     cnn: Recipe
     classifier: Recipe
     detector: Recipe
+    stream_denoiser: Recipe
+    stream_detector: Recipe
     tune: TuneConfig
 
     def recipes(self) -> dict:
-        """``{"lstm": Recipe, "cnn": ..., "classifier": ..., "detector": ...}``."""
-        return {"lstm": self.lstm, "cnn": self.cnn, "classifier": self.classifier, "detector": self.detector}
+        """``{"lstm": Recipe, "cnn": ..., "classifier": ..., "detector": ..., "stream_denoiser": ...,
+        "stream_detector": ...}``."""
+        return {"lstm": self.lstm, "cnn": self.cnn, "classifier": self.classifier, "detector": self.detector,
+                "stream_denoiser": self.stream_denoiser, "stream_detector": self.stream_detector}
 
 
 #: Denoiser and R-peak training noise. The R-peak models go down to -15 dB (NSTDB level 0 is about -12.7 dB).
 DENOISER_NOISE = NoiseConfig(snr_range=(-12.0, 30.0), clean_fraction=0.1)
 RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
+
+#: Look-aheads of the real-time models compared in notebook 05, s; the reference models use
+#: :data:`STREAM_LOOKAHEAD_S`, chosen on validation records among those of at most 0.3 s (see the README).
+STREAM_LOOKAHEADS_S = (0.0, 0.1, 0.3, 1.0)
+STREAM_LOOKAHEAD_S = 0.3
 
 #: Full-profile schedules: epoch counts where the validation loss of earlier full runs had levelled off.
 _FULL_TRAIN = {
@@ -202,6 +211,8 @@ _FULL_TRAIN = {
     "cnn": TrainConfig(epochs=14, batch_size=32),
     "classifier": TrainConfig(epochs=24, batch_size=32),
     "detector": TrainConfig(epochs=24, batch_size=64),
+    "stream_denoiser": TrainConfig(epochs=28, batch_size=32),  # the real-time models: the offline schedules
+    "stream_detector": TrainConfig(epochs=24, batch_size=64),
 }
 _QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
 
@@ -247,6 +258,12 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
                           schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
         detector=Recipe("gru_detector", "gru_detector", dict(frame=8, hidden=48, layers=2, bidirectional=True),
                         schedule("detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+        stream_denoiser=Recipe("lstm_stream_denoiser", "causal_lstm",
+                               dict(frame=8, hidden=64, layers=2, lookahead_s=STREAM_LOOKAHEAD_S),
+                               schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
+        stream_detector=Recipe("gru_stream_detector", "causal_gru_detector",
+                               dict(frame=8, hidden=48, layers=2, lookahead_s=STREAM_LOOKAHEAD_S),
+                               schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
         tune=TuneConfig(),
     )
 
@@ -273,7 +290,7 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
             train[key] = value
         elif key in noise_keys:
             noise[key] = value
-        elif key in model or key in ("bidirectional", "gate", "residual"):
+        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s"):
             model[key] = value
         elif key == "loss":
             loss = {"kind": value} if isinstance(value, str) else dict(value)
@@ -282,3 +299,17 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
             raise ValueError(f"unknown setting {key!r} for {recipe.name}; valid options: {', '.join(valid)}")
     return replace(recipe, model=model, train=replace(recipe.train, **train), noise=replace(recipe.noise, **noise),
                    loss=loss)
+
+
+def with_lookahead(recipe: Recipe, seconds: float) -> Recipe:
+    """A real-time recipe with another look-ahead (s), named for it (``gru_stream_detector_la100ms``).
+
+    The reference look-ahead (:data:`STREAM_LOOKAHEAD_S`) keeps the recipe's own name, so notebook 05's
+    comparison and the reference model share one training run.
+    """
+    if "lookahead_s" not in recipe.model:
+        raise ValueError(f"{recipe.name} is not a real-time model (it has no look-ahead); use the stream_* recipes")
+    changed = with_changes(recipe, lookahead_s=float(seconds))
+    if float(seconds) == float(recipe.model["lookahead_s"]):
+        return changed
+    return replace(changed, name=f"{recipe.name}_la{round(1000 * seconds)}ms")

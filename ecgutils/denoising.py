@@ -22,7 +22,7 @@ from .config import Recipe
 from .data import FS
 from .dataset import WindowStore
 from .inference import denoise_windows
-from .losses import denoising_loss
+from .losses import denoising_loss, trimmed
 from .metrics import baseline_share_db, denoising_metrics, summarise_denoising
 from .models import build_model
 from .noise import KINDS, SNR_LEVELS, NoiseBank, make_noise
@@ -61,7 +61,8 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: b
         From :func:`ecgutils.dataset.load_dataset`.
     bank : NoiseBank
     recipe : Recipe
-        ``get_config(profile).lstm`` or ``.cnn`` (or a changed copy, :func:`ecgutils.config.with_changes`).
+        ``get_config(profile).lstm``, ``.cnn`` or ``.stream_denoiser`` (or a changed copy,
+        :func:`ecgutils.config.with_changes`).
 
     Returns
     -------
@@ -69,7 +70,7 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: b
         The model at its best epoch and the loss history.
     """
     model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
-    loss = denoising_loss(**recipe.loss)
+    loss = trimmed(denoising_loss(**recipe.loss))  # a real-time model answers for all but its look-ahead
     rng = np.random.default_rng(recipe.train.seed)
     clean = ds.train.windows.x
 

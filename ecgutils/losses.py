@@ -67,3 +67,18 @@ def weighted_bce(pos_weight: float) -> Callable:
         return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pw.to(logits.device))
 
     return loss
+
+
+def trimmed(loss: Callable, inputs: bool = True) -> Callable:
+    """``loss`` on the part of the targets the model answers for.
+
+    A real-time model with a look-ahead of :math:`D` frames returns its window minus the last :math:`D` frames
+    (they need input after the window); the targets (and, with ``inputs``, the inputs) are cut to the output's
+    length. For the offline models, whose output covers the window, this changes nothing.
+    """
+
+    def fn(y: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        n = y.shape[-1]
+        return loss(y, target[..., :n], x[..., :n] if inputs else x)
+
+    return fn

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .causal import CausalGRUDetector, CausalLSTMDenoiser
 from .data import FS
 
 
@@ -233,7 +234,8 @@ class GRUClassifier(_GRUEncoder):
         return self.out(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1))[:, 0]
 
 
-MODELS = {"lstm": LSTMDenoiser, "cnn": CNNDenoiser, "gru_detector": GRUDetector, "gru_classifier": GRUClassifier}
+MODELS = {"lstm": LSTMDenoiser, "cnn": CNNDenoiser, "gru_detector": GRUDetector, "gru_classifier": GRUClassifier,
+          "causal_lstm": CausalLSTMDenoiser, "causal_gru_detector": CausalGRUDetector}
 
 
 def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
@@ -241,7 +243,7 @@ def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
 
     Parameters
     ----------
-    kind : {"lstm", "cnn", "gru_detector", "gru_classifier"}
+    kind : {"lstm", "cnn", "gru_detector", "gru_classifier", "causal_lstm", "causal_gru_detector"}
     seed : int, optional
         Seeds the initial weights (same seed, same model).
     **config

@@ -7,6 +7,8 @@ positive class moves the best threshold away from 0.5. The threshold is stored i
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
@@ -15,7 +17,7 @@ from .config import Recipe, TuneConfig
 from .data import FS
 from .dataset import WindowStore
 from .inference import classify_segments, peak_probability
-from .losses import weighted_bce
+from .losses import trimmed, weighted_bce
 from .metrics import score_detections
 from .models import build_model
 from .noise import NoiseBank
@@ -96,6 +98,14 @@ def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: di
     table : pandas.DataFrame
         The threshold sweep (:func:`tune_threshold`).
     """
+    fitted = fit_detector(ds, bank, recipe, progress)
+    threshold, table = tune_threshold(fitted.model, signals, refs, bank, tune, seed=recipe.train.seed)
+    fitted.model.set_threshold(threshold)
+    return fitted, table
+
+
+def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+    """Train a frame-wise R-peak detector (offline or real-time) on noisy training windows; no threshold yet."""
     model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
     ws = ds.train.windows
     beats = ws.beat_lists()
@@ -109,15 +119,14 @@ def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: di
     v = ds.val.windows
     vx = np.concatenate(_validation_inputs(ds))
     vy = np.concatenate([peak_targets(v.length, v.beat_lists(), frame)] * 3)
-    fitted = fit(model, epoch, fixed_batches(vx, vy, 64), weighted_bce(recipe.loss["pos_weight"]), recipe.train,
-                 desc=f"training {recipe.name}", progress=progress)
-    threshold, table = tune_threshold(fitted.model, signals, refs, bank, tune, seed=recipe.train.seed)
-    fitted.model.set_threshold(threshold)
-    return fitted, table
+    loss = trimmed(weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
+    return fit(model, epoch, fixed_batches(vx, vy, 64), loss, recipe.train, desc=f"training {recipe.name}",
+               progress=progress)
 
 
 def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),
-                   seed: int = 0, t_wave_check: bool = True) -> tuple[float, pd.DataFrame]:
+                   seed: int = 0, t_wave_check: bool = True, probabilities: Callable | None = None,
+                   pick: Callable | None = None) -> tuple[float, pd.DataFrame]:
     """Choose the detector's peak-picking threshold on validation records (never on test records).
 
     The network is trained with positives weighted 4x (so that no beat is missed early in training), which
@@ -134,6 +143,10 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
         that SNR from the training half of the noise recordings.
     t_wave_check : bool
         Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
+    probabilities, pick : callable, optional
+        Another detector's two stages (the real-time one, :mod:`ecgutils.stream_training`):
+        ``probabilities(list of signals) -> list of probabilities`` and ``pick(probability, threshold) -> peaks``.
+        Default: the offline GRU's per-sample probability and peak picking (with the T-wave rule).
 
     Returns
     -------
@@ -141,21 +154,28 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
     table : pandas.DataFrame
         ``noise``, ``snr``, ``threshold``, ``gross_f1`` for every input and threshold.
     """
+    if probabilities is None:
+        def probabilities(xs):
+            return [peak_probability(x, fs=FS, checkpoint=model) for x in xs]
+
     rows = []
     for i, (kind, snr) in enumerate(tune.inputs):
         rng = np.random.default_rng([seed, i])
+        xs = [sig if kind == "none" else noisy_record(sig, kind, snr, bank, rng, part="train")
+              for sig in signals.values()]
         pairs_at = {t: {} for t in tune.thresholds}
-        for r, sig in signals.items():
-            x = sig if kind == "none" else noisy_record(sig, kind, snr, bank, rng, part="train")
-            prob = peak_probability(x, fs=FS, checkpoint=model)
+        for r, x, prob in zip(signals, xs, probabilities(xs)):
             lo, hi = scoring_span(len(x), "whole")
             for t in tune.thresholds:
-                found = peaks_from_probability(prob, FS, t)
-                if t_wave_check:
-                    found = reject_t_waves(x, found, FS)
+                found = pick(prob, t) if pick is not None else _offline_pick(x, prob, t, t_wave_check)
                 pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
         for t in tune.thresholds:
             rows.append({"noise": kind, "snr": snr, "threshold": t,
                          "gross_f1": score_detections(pairs_at[t])[1]["gross_f1"]})
     table = pd.DataFrame(rows)
     return float(table.groupby("threshold").gross_f1.mean().idxmax()), table
+
+
+def _offline_pick(x: np.ndarray, prob: np.ndarray, threshold: float, t_wave_check: bool) -> np.ndarray:
+    found = peaks_from_probability(prob, FS, threshold)
+    return reject_t_waves(x, found, FS) if t_wave_check else found

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from . import __version__, checkpoints, dataset, paths
-from .config import PROFILES, ProfileConfig, Recipe, get_config
+from .config import PROFILES, ProfileConfig, Recipe, get_config, with_lookahead
 from .denoising import train_denoiser
 from .export import write_csv
 from .fetch import sha256_file
@@ -32,22 +32,28 @@ from .files import atomic_path
 from .noise import NoiseBank
 from .rpeak_scoring import records_signals
 from .rpeak_training import train_classifier, train_detector
+from .stream_training import train_stream_detector
 
 #: The notebook that trains each model.
 NOTEBOOK = {"lstm": "02_lstm_denoising.ipynb", "cnn": "02_lstm_denoising.ipynb",
-            "classifier": "03_gru_rpeak_detection.ipynb", "detector": "03_gru_rpeak_detection.ipynb"}
+            "classifier": "03_gru_rpeak_detection.ipynb", "detector": "03_gru_rpeak_detection.ipynb",
+            "stream_denoiser": "05_real_time.ipynb", "stream_detector": "05_real_time.ipynb"}
 
 
 def train_role(role: str, recipe: Recipe, ds: dataset.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
                progress: bool = True):
     """Train one model; returns ``(Fitted, extra tables)`` (the detector's threshold sweep)."""
-    if role in ("lstm", "cnn"):
+    if role in ("lstm", "cnn", "stream_denoiser"):
         return train_denoiser(ds, bank, recipe, progress), {}
     if role == "classifier":
         return train_classifier(ds, bank, recipe, progress), {}
     if role == "detector":
         signals, refs = records_signals(cfg.split.val)
         fitted, table = train_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
+        return fitted, {"threshold": table}
+    if role == "stream_detector":
+        signals, refs = records_signals(cfg.split.val)
+        fitted, table = train_stream_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
         return fitted, {"threshold": table}
     raise ValueError(f"unknown model {role!r}; valid options: {', '.join(NOTEBOOK)}")
 
@@ -59,7 +65,7 @@ def train_or_load(role: str, ds: dataset.WindowStore, bank: NoiseBank, cfg: Prof
 
     Parameters
     ----------
-    role : {"lstm", "cnn", "classifier", "detector"}
+    role : {"lstm", "cnn", "classifier", "detector", "stream_denoiser", "stream_detector"}
     ds : WindowStore
     bank : NoiseBank
     cfg : ProfileConfig
@@ -122,6 +128,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="full", choices=PROFILES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", nargs="*", default=[], choices=list(NOTEBOOK))
+    parser.add_argument("--lookaheads", nargs="*", type=float, default=None,
+                        help="real-time models only: train these look-aheads (s) instead of the reference one")
     parser.add_argument("--ship", action="store_true", help="copy the full-profile models into ecgutils/weights")
     args = parser.parse_args(argv)
     cfg = get_config(args.profile, args.seed)
@@ -129,9 +137,12 @@ def main(argv=None) -> int:
         ds = dataset.load_dataset(path=dataset.build_dataset(args.profile, args.seed, progress=False))
         bank = NoiseBank.load()
         for role in args.models:
-            t0 = time.time()
-            train_or_load(role, ds, bank, cfg, retrain=True)
-            print(f"{role}: {(time.time() - t0) / 60:.1f} min", flush=True)
+            base = cfg.recipes()[role]
+            recipes = [with_lookahead(base, s) for s in args.lookaheads] if args.lookaheads else [base]
+            for recipe in recipes:
+                t0 = time.time()
+                train_or_load(role, ds, bank, cfg, recipe=recipe, retrain=True)
+                print(f"{recipe.name}: {(time.time() - t0) / 60:.1f} min", flush=True)
     if args.ship:
         print(f"reference weights written to {ship(args.profile)}")
     return 0
