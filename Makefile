@@ -1,9 +1,9 @@
 # The two commands of the README:
-#   make run    installs into .venv, then runs notebooks 01-04 headless (PROFILE=quick by default; PROFILE=full)
+#   make run    installs into .venv, then runs notebooks 01-05 headless (PROFILE=quick by default; PROFILE=full)
 #   make test   installs into .venv, then runs the tests (pytest)
 # More:
 #   make bench              scores the shipped reference weights (MODELS=quick|full: your trained models instead)
-#   make weights            retrains the shipped reference weights (full profile, about 35 min on 2 cores)
+#   make weights            retrains the shipped reference weights (full profile, about an hour on 2 cores)
 #   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/
 SHELL   := /bin/bash
 PYTHON  ?= python3
@@ -27,12 +27,13 @@ handin: install
 	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
 	$(BIN)/python -m ecgutils.handin --name "$(NAME)" --profile $(PROFILE)
 
-# Two training processes of one thread each (the denoisers; the R-peak models), then the copy into ecgutils/weights/.
+# Two training processes of one thread each (the denoisers; the R-peak models, offline and real-time), then the copy
+# into ecgutils/weights/.
 weights: install
 	$(BIN)/python -c "from ecgutils import dataset; dataset.build_dataset('full')"
 	mkdir -p outputs/logs
-	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn > outputs/logs/weights_denoisers.log 2>&1 & pid=$$!; \
-	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector 2>&1 | tee outputs/logs/weights_rpeak.log; \
+	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn stream_denoiser > outputs/logs/weights_denoisers.log 2>&1 & pid=$$!; \
+	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector stream_detector 2>&1 | tee outputs/logs/weights_rpeak.log; \
 	s1=$${PIPESTATUS[0]}; wait $$pid; s2=$$?; \
 	test $$s1 -eq 0 -a $$s2 -eq 0 || { echo "make weights failed: see outputs/logs/weights_*.log"; exit 1; }
 	$(BIN)/python -m ecgutils.runs --ship

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import checkpoints, dataset, denoising, paths, plots, rpeak_scoring
+from . import checkpoints, dataset, denoising, paths, plots, realtime, rpeak_scoring
 from .config import PROFILES, get_config
 from .data import FS, read_record
 from .export import write_csv
@@ -99,7 +99,8 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
                                progress=progress)
     harm = den["harm_by_baseline"]
     harm.index = harm.index.astype(str)
-    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det}
+    stream = realtime.report(get_config(profile, seed).split.test, models, progress=progress)
+    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream}
 
 
 def headline_tables(q: dict) -> dict:
@@ -121,7 +122,21 @@ def headline_tables(q: dict) -> dict:
         "detection, NSTDB noisy segments: gross F1 (%)": q["detection_nstdb"].pivot_table(
             index="snr", columns="detector", values="gross_f1").sort_index(ascending=False),
         "window classifier": q["classifier"].set_index("input"),
+        "real time: detection F1 (%), clean DS2 (EC57) and NSTDB by level": realtime_f1(q),
+        "real time: NSTDB SNR improvement (dB)": q["stream_denoising_nstdb"].pivot_table(
+            index="level", columns="method", values="snr_imp").sort_index(ascending=False),
+        "real time: latency (s) and report delays of DS2 beats, 100 ms chunks": q["stream_latency"],
+        "real time: one stream in 100 ms chunks, CPU": q["stream_speed"].set_index("model"),
     }
+
+
+def realtime_f1(q: dict) -> pd.DataFrame:
+    """Gross F1 (%) of the streaming detector next to the offline GRU and XQRS: clean DS2 (EC57 span), NSTDB."""
+    clean = pd.concat([q["detection_clean"][q["detection_clean"].span == "ec57"], q["stream_detection_clean"]])
+    nst = pd.concat([q["detection_nstdb"], q["stream_detection_nstdb"]])
+    rows = [clean.assign(case="DS2 clean")] + [g.assign(case=f"NSTDB {lvl}") for lvl, g in
+                                               nst.groupby("snr", sort=False)]
+    return pd.concat(rows).pivot_table(index="case", columns="detector", values="gross_f1", sort=False)
 
 
 def save_figures(q: dict, folder) -> list:

@@ -1,8 +1,8 @@
 """Every setting of the project in one place: per profile, per model, frozen.
 
 A profile (``quick`` or ``full``) fixes the record split, how windows and their stored noisy versions are made, and
-for each of the four models its architecture, its training noise, its loss and its training schedule. Notebooks
-print these settings and may change them (:func:`with_changes`); every checkpoint stores the full recipe it was
+for each of the six models (four offline, two real-time) its architecture, its training noise, its loss and its
+training schedule. Notebooks print these settings and may change them (:func:`with_changes`); every checkpoint stores the full recipe it was
 trained with and the profile, so a model can always say how it was made.
 
 Reproducibility: training runs a fixed number of epochs (no wall-clock stop, no patience) and keeps the epoch with

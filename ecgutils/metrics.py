@@ -158,19 +158,23 @@ def match_beats(reference: np.ndarray, detected: np.ndarray, fs: float = 360.0, 
     Returns
     -------
     dict
-        ``tp``, ``fp``, ``fn`` and ``errors_ms`` (detected minus reference of each match, ms).
+        ``tp``, ``fp``, ``fn``, ``errors_ms`` (detected minus reference of each match, ms) and the matched pairs
+        ``matched_reference``, ``matched_detected`` (sample indices).
     """
     from wfdb.processing import compare_annotations
 
     reference = np.unique(np.asarray(reference, dtype=np.int64))
     detected = np.unique(np.asarray(detected, dtype=np.int64))
     if len(reference) == 0 or len(detected) == 0:  # wfdb divides by these counts
-        return {"tp": 0, "fp": len(detected), "fn": len(reference), "errors_ms": np.zeros(0)}
+        return {"tp": 0, "fp": len(detected), "fn": len(reference), "errors_ms": np.zeros(0),
+                "matched_reference": np.zeros(0, dtype=np.int64), "matched_detected": np.zeros(0, dtype=np.int64)}
     # wfdb accepts a pair when |difference| < window_width: +1 makes "within 150 ms" (54 samples) inclusive
     cmp = compare_annotations(reference, detected, int(round(tolerance_s * fs)) + 1)
     cmp.compare()
     err = (cmp.matched_test_sample - cmp.matched_ref_sample) * 1000.0 / fs
-    return {"tp": int(cmp.tp), "fp": int(cmp.fp), "fn": int(cmp.fn), "errors_ms": err}
+    return {"tp": int(cmp.tp), "fp": int(cmp.fp), "fn": int(cmp.fn), "errors_ms": err,
+            "matched_reference": np.asarray(cmp.matched_ref_sample, dtype=np.int64),
+            "matched_detected": np.asarray(cmp.matched_test_sample, dtype=np.int64)}
 
 
 def beat_scores(tp: int, fp: int, fn: int) -> dict:

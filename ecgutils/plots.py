@@ -204,3 +204,59 @@ def plot_threshold(table, chosen: float | None = None, ax=None):
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def plot_stream_snapshots(signal: np.ndarray, fs: float, peaks: np.ndarray, reported_at: np.ndarray,
+                          moments_s, latency_s: float, reference=None, window_s: float = 5.0):
+    """A live stream as it arrives: at each moment, the last ``window_s`` seconds received (mV), the R-peaks
+    reported so far (red circles), the reference beats (blue triangles) and the stretch the detector may still be
+    deciding (shaded: the last ``latency_s`` seconds)."""
+    moments_s = list(moments_s)
+    fig, axes = plt.subplots(len(moments_s), 1, figsize=(12, 1.9 * len(moments_s)), sharey=True)
+    for ax, t in zip(np.atleast_1d(axes), moments_s):
+        now = int(t * fs)
+        a = max(0, now - int(window_s * fs))
+        ax.plot(np.arange(a, now) / fs, signal[a:now], color=COLORS["clean"], lw=0.8)
+        shown = peaks[(reported_at < now) & (peaks >= a)]
+        ax.plot(shown / fs, signal[shown], "o", mfc="none", color="C3", ms=8, label="reported")
+        if reference is not None:
+            ref = reference[(reference >= a) & (reference < now)]
+            ax.plot(ref / fs, signal[ref], "v", color="C0", ms=5, label="reference")
+        ax.axvspan(max(a / fs, t - latency_s), t, color="0.85", label=f"still deciding ({latency_s * 1000:.0f} ms)")
+        ax.set_xlim(t - window_s, t + 0.2)
+        ax.set_ylabel(f"t = {t:g} s\nmV")
+    np.atleast_1d(axes)[0].legend(loc="upper left", fontsize=8, ncol=3)
+    np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_lookahead(table, offline=None, ax=None):
+    """Gross F1 (%) against the look-ahead (s), one line per case; dashed: the offline detector's F1 per case.
+
+    ``table``: columns ``lookahead_s``, ``case``, ``gross_f1``; ``offline``: ``case`` to F1 (%).
+    """
+    fig, ax = _axes(ax, (7, 3.5))
+    for i, (case, g) in enumerate(table.groupby("case", sort=False)):
+        g = g.sort_values("lookahead_s")
+        ax.plot(g["lookahead_s"], g["gross_f1"], "o-", color=f"C{i}", label=case)
+        if offline is not None and case in offline:
+            ax.axhline(offline[case], color=f"C{i}", ls="--", lw=0.8)
+    ax.set(xlabel="look-ahead (s)", ylabel="gross F1 (%)",
+           title="Real-time detector: accuracy against look-ahead (dashed: offline GRU)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_delays(values, bound: float | None = None, xlabel: str = "report delay (s)", title: str = "", ax=None):
+    """Histogram of delays or compute times, with a bound (dashed) that none should pass."""
+    fig, ax = _axes(ax, (6, 3))
+    sns.histplot(np.asarray(values), bins=40, ax=ax, color="C3")
+    if bound is not None:
+        ax.axvline(bound, color="k", ls="--", lw=0.8, label=f"bound: {bound:.3g}")
+        ax.legend()
+    ax.set(xlabel=xlabel, ylabel="count", title=title)
+    fig.tight_layout()
+    return fig

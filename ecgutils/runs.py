@@ -2,7 +2,7 @@
 
 Notebooks 02 and 03 call :func:`train_or_load`: it loads the model already trained for the same recipe and window
 build unless asked to retrain, so rerunning a notebook does not cost another training run. ``make weights`` runs
-this module as a script: full-profile training of the four models, then the checkpoints are copied into
+this module as a script: full-profile training of the six models, then the checkpoints are copied into
 ``ecgutils/weights/`` with ``MANIFEST.json`` (SHA-256, recipe, seed, profile, dataset, versions)::
 
     python -m ecgutils.runs --profile full --models lstm cnn          # one process per group, in parallel

@@ -28,9 +28,13 @@ from .causal import CausalGRUDetector, CausalLSTMDenoiser
 from .inference import check_signal
 from .peaks import REFRACTORY_S
 from .resampler import StreamResampler
+from .runtime import threads
 
 #: Frames per network call (4 frames of 8 samples: 89 ms at 360 Hz). Fixed, so that chunking never changes results.
 BLOCK_FRAMES = 4
+#: PyTorch threads of a stream: one block is far too small to share between threads, and a second thread that
+#: waits for a busy core slows every call down many times.
+STREAM_THREADS = 1
 #: A peak frame must be the highest within this many frames on each side (and its neighbours place the beat).
 PICK_WAIT_FRAMES = 2
 
@@ -89,11 +93,14 @@ class _Blocks:
     def _run(self, z: np.ndarray) -> list:
         self.pending = np.concatenate([self.pending, np.asarray(z, dtype=np.float32)])
         out = []
-        while len(self.pending) >= self.size:
-            frames = self.pending[:self.size].reshape(1, BLOCK_FRAMES, self.model.frame)
-            self.pending = self.pending[self.size:]
-            y, self.state = self.model.step(frames, self.state)
-            out.append((frames[0], y[0].numpy()))
+        if len(self.pending) < self.size:
+            return out
+        with threads(STREAM_THREADS):
+            while len(self.pending) >= self.size:
+                frames = self.pending[:self.size].reshape(1, BLOCK_FRAMES, self.model.frame)
+                self.pending = self.pending[self.size:]
+                y, self.state = self.model.step(frames, self.state)
+                out.append((frames[0], y[0].numpy()))
         return out
 
 
@@ -291,9 +298,10 @@ def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
         x = np.stack([np.pad(np.asarray(signals[i], dtype=np.float32), (0, total - n), mode="edge") for i in rows])
         blocks = x.reshape(len(rows), -1, BLOCK_FRAMES, model.frame)
         state, logits = None, []
-        for b in range(blocks.shape[1]):
-            y, state = model.step(blocks[:, b], state)
-            logits.append(y.numpy())
+        with threads(STREAM_THREADS):
+            for b in range(blocks.shape[1]):
+                y, state = model.step(blocks[:, b], state)
+                logits.append(y.numpy())
         prob = expit(np.concatenate(logits, axis=1).astype(np.float64))
         for j, i in enumerate(rows):
             out[i] = prob[j, model.lookahead:model.lookahead + n_frames]

@@ -22,6 +22,10 @@ BARS = {
     "nstdb6_f1": 97.0, "nstdb0_f1": 85.0,
     "real_time": 1000.0,             # inference, x real time on the CPU
     "lstm_minutes": 20.0,            # LSTM training time, minutes
+    "stream_ds2_f1": 99.8,           # real-time detector, clean DS2 gross F1, %
+    "stream_nstdb6_gap": 2.0,        # real-time detector: NSTDB level 6 F1 at most this below the offline GRU, points
+    "stream_denoise_gap_db": 1.5,    # real-time denoiser: NSTDB 12..-6 improvement at most this below the offline LSTM
+    "stream_real_time": 200.0,       # real-time models, one stream in 100 ms chunks, x real time
 }
 
 
@@ -77,6 +81,31 @@ def _detection(classifier: pd.DataFrame, clean: pd.DataFrame, nstdb: pd.DataFram
     return rows
 
 
+def _realtime(tables: dict) -> list[tuple]:
+    rows = []
+    clean = tables["stream_detection_clean"]
+    f1 = float(clean[clean.detector == "gru stream"].gross_f1.iloc[0])
+    rows.append((f"real time: detector DS2 clean gross F1 >= {BARS['stream_ds2_f1']:g} %", f1,
+                 f1 >= BARS["stream_ds2_f1"]))
+    nst = pd.concat([tables["detection_nstdb"], tables["stream_detection_nstdb"]]).pivot(
+        index="snr", columns="detector", values="gross_f1")
+    gap = nst.loc[6, "gru stream"] - nst.loc[6, "gru"]
+    rows.append((f"real time: detector NSTDB level 6 F1 - offline GRU >= -{BARS['stream_nstdb6_gap']:g} points", gap,
+                 gap >= -BARS["stream_nstdb6_gap"]))
+    lat = tables["stream_latency"].iloc[0]
+    rows.append(("real time: every DS2 beat reported within latency_s + one chunk (beats later)", lat.late_beats,
+                 lat.late_beats == 0))
+    den = tables["stream_denoising_nstdb"].pivot(index="level", columns="method", values="snr_imp")
+    for lvl in (12, 6, 0, -6):
+        d = den.loc[lvl, "stream lstm"] - den.loc[lvl, "lstm"]
+        rows.append((f"real time: denoiser NSTDB level {lvl} improvement - offline LSTM >= "
+                     f"-{BARS['stream_denoise_gap_db']:g} dB", d, d >= -BARS["stream_denoise_gap_db"]))
+    for _, r in tables["stream_speed"].iterrows():
+        rows.append((f"real time: {r.model} >= {BARS['stream_real_time']:g}x real time (100 ms chunks)",
+                     r.x_real_time, r.x_real_time >= BARS["stream_real_time"]))
+    return rows
+
+
 def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.DataFrame | None = None
                   ) -> pd.DataFrame:
     """Each target, the measured figure and whether it is met.
@@ -85,7 +114,8 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     ----------
     tables : dict
         ``denoising`` (:func:`ecgutils.denoising.summary_table`), ``classifier``, ``detection_clean`` and
-        ``detection_nstdb`` (:func:`ecgutils.rpeak_scoring.report`).
+        ``detection_nstdb`` (:func:`ecgutils.rpeak_scoring.report`), and optionally the real-time tables of
+        :func:`ecgutils.realtime.report`.
     speed : pandas.DataFrame, optional
         ``task``, ``device``, ``x_real_time``.
     training : pandas.DataFrame, optional
@@ -98,6 +128,8 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     """
     rows = _denoising(tables["denoising"])
     rows += _detection(tables["classifier"], tables["detection_clean"], tables["detection_nstdb"])
+    if "stream_detection_clean" in tables:
+        rows += _realtime(tables)
     if speed is not None:
         for _, r in speed[speed.device == "cpu"].iterrows():
             rows.append((f"{r.task}: >= {BARS['real_time']:g}x real time on CPU", r.x_real_time,

@@ -58,10 +58,10 @@ def test_plain_nbconvert_from_the_project_root(project, monkeypatch):
 
 
 def test_all_notebooks_run_in_order_embed_figures_and_export(project, monkeypatch):
-    """The README's main job in the quick profile: 01 to 04 in order, then the exports and the benchmark."""
+    """The README's main job in the quick profile: 01 to 05 in order, then the exports and the benchmark."""
     monkeypatch.setenv("MPLBACKEND", "Agg")  # figures must be embedded whatever the backend says
     done = pipeline.run_notebooks("quick", folder=ROOT / "notebooks", out_dir=project / "executed")
-    assert [p.name[:2] for p in done] == ["01", "02", "03", "04"]
+    assert [p.name[:2] for p in done] == ["01", "02", "03", "04", "05"]
     for p in done:
         _outputs(p)
         assert _images(p) >= 4, f"{p.name} embeds {_images(p)} figures"
@@ -83,8 +83,16 @@ def test_all_notebooks_run_in_order_embed_figures_and_export(project, monkeypatc
     ident = den[(den.method == "identity") & den.snr_imp.notna()]
     assert np.allclose(ident.snr_imp, 0.0)  # the metrics' sanity anchor
     assert "lstm (reference)" in set(den.method)  # quick numbers are shown beside the reference model's
-    for name in ("04_loss_curves", "04_denoising_nstdb", "04_snr_improvement", "04_f1_vs_snr", "04_confusion_matrix"):
+    for name in ("04_loss_curves", "04_denoising_nstdb", "04_snr_improvement", "04_f1_vs_snr", "04_confusion_matrix",
+                 "05_live_stream", "05_f1_vs_lookahead", "05_latency", "05_compute_per_chunk"):
         assert (out / "plots" / "quick" / f"{name}.png").stat().st_size > 10_000
+    # notebook 05: one real-time detector per look-ahead, each saying its look-ahead; no beat reported late
+    for la in ("_la0ms", "_la100ms", "", "_la1000ms"):
+        payload = torch.load(out / "models" / "quick" / f"gru_stream_detector{la}.pt", weights_only=True)
+        assert payload["kind"] == "causal_gru_detector" and payload["profile"] == "quick"
+    f1 = pd.read_csv(csv / "realtime_detection_clean.csv")
+    assert {"stream 0 s", "stream 0.3 s", "stream 1 s", "gru (offline)", "xqrs"} <= set(f1.detector)
+    assert "100 ms chunks: True" in _outputs(done[4]) and "single samples: True" in _outputs(done[4])
     # the benchmark scores this run's models with the same evaluation functions
     assert bench.main(["--models", "quick"]) == 0
     targets = pd.read_csv(out / "csv" / "quick" / "benchmark_targets.csv")
@@ -114,7 +122,7 @@ def test_notebook_04_refuses_models_of_another_profile(project, monkeypatch):
 def test_solutions_run(project, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     done = pipeline.run_notebooks("quick", folder=ROOT / "notebooks" / "solutions", out_dir=project / "solutions")
-    assert [p.name for p in done] == [f"0{i}_solutions.ipynb" for i in range(1, 5)]
+    assert [p.name for p in done] == [f"0{i}_solutions.ipynb" for i in range(1, 6)]
     for p in done:
         _outputs(p)
 

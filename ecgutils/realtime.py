@@ -1,0 +1,226 @@
+"""Notebook 05's measurements: the real-time models on the protocol's test cases, their latency and their cost.
+
+Everything here runs the streaming objects of :mod:`ecgutils.streaming` as a live stream would (chunk by chunk,
+state carried), on the test records only: DS2 whole, and the NSTDB records where their noise comes from the test
+half of the noise recording (sample 325,000 on; the stream itself starts at sample 0, as a monitor would).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .data import FS, read_record
+from .inference import denoise_windows
+from .metrics import denoising_metrics, match_beats
+from .nstdb import load_cases, segment_starts
+from .rpeak_scoring import clean_scores, nstdb_scores, records_signals
+from .splits import NSTDB_LEVELS
+from .streaming import StreamingDenoiser, StreamingDetector
+from .windows import WINDOW
+
+#: The chunk of a simulated live stream, s (a typical Bluetooth ECG packet rate is 10 per second).
+CHUNK_S = 0.1
+
+
+@dataclass
+class StreamRun:
+    """A signal pushed through a streaming model chunk by chunk.
+
+    Attributes
+    ----------
+    output : ndarray
+        R-peak sample indices (detector) or denoised samples in mV (denoiser), at ``fs``.
+    reported_at : ndarray of int64
+        Detector only: for each peak, the last input sample of the push() that reported it.
+    compute_s : ndarray
+        Wall-clock seconds of each push() (the last entry: flush()).
+    chunk : int
+        Samples per push.
+    fs : float
+        Hz.
+    latency_s : float
+        The model's stated latency, s.
+    """
+
+    output: np.ndarray
+    reported_at: np.ndarray
+    compute_s: np.ndarray
+    chunk: int
+    fs: float
+    latency_s: float
+
+    @property
+    def x_real_time(self) -> float:
+        """Seconds of signal per second of compute."""
+        return self.chunk_count_seconds / max(float(self.compute_s.sum()), 1e-12)
+
+    @property
+    def chunk_count_seconds(self) -> float:
+        return (len(self.compute_s) - 1) * self.chunk / self.fs
+
+
+def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> StreamRun:
+    """Push ``signal`` through a fresh ``stream`` (a :class:`StreamingDetector` or :class:`StreamingDenoiser`)
+    in chunks of ``chunk_s`` seconds (``None``: one chunk), then flush it."""
+    stream.reset()
+    n = len(signal)
+    chunk = n if chunk_s is None else max(1, int(round(chunk_s * stream.fs)))
+    outs, reported, times = [], [], []
+    for i in range(0, n, chunk):
+        t0 = time.perf_counter()
+        y = stream.push(signal[i:i + chunk])
+        times.append(time.perf_counter() - t0)
+        outs.append(y)
+        reported.append(np.full(len(y), min(i + chunk, n) - 1, dtype=np.int64))
+    t0 = time.perf_counter()
+    y = stream.flush()
+    times.append(time.perf_counter() - t0)
+    outs.append(y)
+    reported.append(np.full(len(y), n - 1, dtype=np.int64))
+    return StreamRun(np.concatenate(outs), np.concatenate(reported), np.asarray(times), chunk, stream.fs,
+                     stream.latency_s)
+
+
+def stream_detector(checkpoint=None, threshold: float | None = None, chunk_s: float | None = None):
+    """A detector ``fn(signal at 360 Hz) -> sample indices`` for :mod:`ecgutils.rpeak_scoring`: the streaming
+    detector run over the whole record (the chunking does not change the peaks; one chunk is fastest)."""
+    det = StreamingDetector(fs=FS, checkpoint=checkpoint, threshold=threshold)
+    return lambda sig: run_stream(det, sig, chunk_s).output
+
+
+def detection_tables(detectors: dict, test_records, progress: bool = True, **fetch_kwargs) -> dict:
+    """Beat-level scores of ``detectors`` (name to ``fn(signal) -> peaks``) on clean DS2 records and NSTDB.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``clean`` (one row per detector, EC57 span: whole records from minute 5) and ``nstdb`` (one row per
+        level and detector, beats in the test-half noisy segments).
+    """
+    signals, refs = records_signals(test_records, **fetch_kwargs)
+    clean, _ = clean_scores(signals, refs, detectors, spans=("ec57",), progress=progress)
+    nst = nstdb_scores(detectors, progress=progress, **fetch_kwargs)
+    return {"clean": clean.reset_index(), "nstdb": nst}
+
+
+def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = CHUNK_S) -> pd.DataFrame:
+    """How long after each beat the streaming detector reports it, fed ``chunk_s`` chunks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matched beat: ``record``, ``beat`` and ``detected`` (samples), ``reported_at`` (the last sample
+        of the push that reported it), ``delay_s`` (reported_at minus beat, s), ``bound_s`` (``latency_s`` plus
+        one chunk: the most a beat may wait).
+    """
+    det = StreamingDetector(fs=FS, checkpoint=checkpoint)
+    rows = []
+    for name, sig in signals.items():
+        run = run_stream(det, sig, chunk_s)
+        m = match_beats(refs[name], run.output, FS)
+        at = dict(zip(run.output.tolist(), run.reported_at.tolist()))
+        rep = np.array([at[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
+        rows.append(pd.DataFrame({"record": name, "beat": m["matched_reference"], "detected": m["matched_detected"],
+                                  "reported_at": rep}))
+    table = pd.concat(rows, ignore_index=True)
+    table["delay_s"] = (table.reported_at - table.beat) / FS
+    table["bound_s"] = det.latency_s + chunk_s
+    return table
+
+
+def stream_speed(signal: np.ndarray, streams: dict, chunk_s: float = CHUNK_S) -> pd.DataFrame:
+    """Throughput and compute per chunk of each stream (name to streaming object) on ``signal``, one stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``latency_s``, ``x_real_time``, ``median_ms_per_chunk``, ``p99_ms_per_chunk``,
+        ``max_ms_per_chunk``, ``chunk_ms``.
+    """
+    rows = []
+    for name, stream in streams.items():
+        run_stream(stream, signal[: int(20 * stream.fs)], chunk_s)  # warm-up
+        run = run_stream(stream, signal, chunk_s)
+        ms = 1000 * run.compute_s[:-1]
+        rows.append({"model": name, "latency_s": stream.latency_s, "x_real_time": run.x_real_time,
+                     "median_ms_per_chunk": float(np.median(ms)), "p99_ms_per_chunk": float(np.percentile(ms, 99)),
+                     "max_ms_per_chunk": float(ms.max()), "chunk_ms": 1000 * chunk_s})
+    return pd.DataFrame(rows)
+
+
+def nstdb_denoising(denoisers: dict, levels=NSTDB_LEVELS, progress: bool = True, **fetch_kwargs) -> pd.DataFrame:
+    """SNR improvement on the NSTDB noisy segments (test half), streaming and offline denoisers side by side.
+
+    Parameters
+    ----------
+    denoisers : dict
+        Label to a :class:`StreamingDenoiser` (run over the whole record, then cut into the test windows), or to
+        a method of :func:`ecgutils.inference.denoise_windows` (``"lstm"``, ``"bandpass"``, ``"identity"``) or a
+        ``(method, checkpoint)`` pair, run on the windows as notebook 02 does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, method): ``snr_in``, ``snr_imp`` (dB), ``rmse`` (mV), ``cosine``, averaged over the
+        windows of 118 and 119.
+    """
+    rows = []
+    for case in tqdm(load_cases(levels, **fetch_kwargs), desc="NSTDB records", disable=not progress):
+        noisy_record = read_record(case.name, db="nstdb", **fetch_kwargs).signal
+        starts = segment_starts(len(noisy_record), True, WINDOW, True)  # the windows of case.noisy
+        span = case.clean.x.max(-1, keepdims=True) - case.clean.x.min(-1, keepdims=True)
+        for label, how in denoisers.items():
+            if isinstance(how, StreamingDenoiser):
+                y = run_stream(how, noisy_record, None).output
+                est = np.stack([y[s:s + WINDOW] for s in starts])
+            else:
+                method, ckpt = how if isinstance(how, tuple) else (how, None)
+                est = denoise_windows(case.noisy, fs=FS, method=method, checkpoint=ckpt)
+            m = denoising_metrics(case.clean.x, est, case.noisy, span)
+            rows.append(m.mean(numeric_only=True).to_frame().T.assign(level=case.level, record=case.name,
+                                                                       method=label))
+    table = pd.concat(rows, ignore_index=True)
+    return table.groupby(["level", "method"], sort=False)[["snr_in", "snr_imp", "rmse", "cosine"]].mean().reset_index()
+
+
+
+def report(test_records, models: dict, chunk_s: float = CHUNK_S, progress: bool = True) -> dict:
+    """The real-time evaluation ``make bench`` prints: the streaming models on the protocol's test cases.
+
+    Parameters
+    ----------
+    test_records : sequence of str
+        Scored whole (detection) and for the report delays.
+    models : dict
+        ``{"stream_detector": ckpt, "stream_denoiser": ckpt, "lstm": ckpt}``; ``None``: the shipped model. The
+        offline LSTM and the band-pass filter are scored beside the streaming denoiser.
+    chunk_s : float
+        Chunk of the latency and speed measurements, s.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``stream_detection_clean``, ``stream_detection_nstdb`` (detector ``gru stream``), ``stream_denoising_nstdb``,
+        ``stream_latency`` (report delays: percentiles and the bound) and ``stream_speed``.
+    """
+    det = stream_detector(models.get("stream_detector"))
+    tables = detection_tables({"gru stream": det}, test_records, progress)
+    den = StreamingDenoiser(fs=FS, checkpoint=models.get("stream_denoiser"))
+    denoising = nstdb_denoising({"stream lstm": den, "lstm": ("lstm", models.get("lstm")), "bandpass": "bandpass"},
+                                progress=progress)
+    signals, refs = records_signals(test_records)
+    delays = report_delays(signals, refs, models.get("stream_detector"), chunk_s)
+    d = delays.delay_s
+    latency = pd.DataFrame([{"beats": len(d), "median_s": d.median(), "p99_s": d.quantile(0.99), "max_s": d.max(),
+                             "latency_s": float(delays.bound_s.iloc[0]) - chunk_s, "chunk_s": chunk_s,
+                             "late_beats": int((d > delays.bound_s).sum())}])
+    first = signals[list(signals)[0]][: 10 * 60 * FS]
+    speed = stream_speed(first, {"stream detector": StreamingDetector(fs=FS, checkpoint=models.get("stream_detector")),
+                                 "stream denoiser": den}, chunk_s)
+    return {"stream_detection_clean": tables["clean"], "stream_detection_nstdb": tables["nstdb"],
+            "stream_denoising_nstdb": denoising, "stream_latency": latency, "stream_speed": speed}
