@@ -2,8 +2,8 @@
 
 A profile (``quick`` or ``full``) fixes the record split, how windows and their stored noisy versions are made, and
 for each of the six models (four offline, two real-time) its architecture, its training noise, its loss and its
-training schedule. Notebooks print these settings and may change them (:func:`with_changes`); every checkpoint stores the full recipe it was
-trained with and the profile, so a model can always say how it was made.
+training schedule. Notebooks print these settings and may change them (:func:`with_changes`); every checkpoint
+stores the full recipe it was trained with and the profile, so a model can always say how it was made.
 
 Reproducibility: training runs a fixed number of epochs (no wall-clock stop, no patience) and keeps the epoch with
 the lowest loss on the validation records, whose noisy versions are drawn once (seeded, stored by notebook 01), so

@@ -2,6 +2,7 @@
 
 Peak picking takes local maxima above a threshold at least a refractory period apart and places each beat at the
 centre of its probability plateau; Pan and Tompkins' T-wave rule then drops detections that look like T waves.
+:class:`CausalPicker` does the same for a live stream, deciding each frame once and for all.
 :func:`xqrs_detect` wraps wfdb's classical XQRS detector, the comparison method.
 """
 
@@ -19,6 +20,8 @@ REFINE_S = 12 / 360
 #: Pan and Tompkins' T-wave rule: a detection this soon after the previous beat (s) whose steepest slope is below
 #: this fraction of that beat's is a T wave.
 T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
+#: Causal picking: a peak frame must be the highest within this many frames on each side.
+PICK_WAIT_FRAMES = 2
 
 
 def peaks_from_probability(prob: np.ndarray, fs: float, threshold: float = 0.5, refine_s: float = REFINE_S
@@ -110,3 +113,110 @@ def xqrs_detect(signal: np.ndarray, fs: float) -> np.ndarray:
     )
 
     return np.asarray(_xqrs(np.asarray(signal, dtype=np.float64), fs=fs, verbose=False), dtype=np.int64)
+
+
+class CausalSlope:
+    """The slope of the T-wave rule, causally: absolute first difference of the signal band-passed to the QRS band
+    (5-15 Hz, Butterworth order 2, :func:`scipy.signal.sosfilt` with its state carried between calls).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    """
+
+    def __init__(self, fs: float):
+        self.sos = sps.butter(2, [5.0, 15.0], btype="bandpass", fs=fs, output="sos")
+        #: The filter's group delay at 10 Hz, samples: a QRS's steepest slope comes this much after the QRS.
+        self.delay = int(round(float(sps.group_delay(sps.sos2tf(self.sos), w=[10.0], fs=fs)[1][0])))
+        self.zi = None
+        self.last = 0.0
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Slopes of the new samples (mV per sample), one per sample of ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) == 0:
+            return np.zeros(0)
+        if self.zi is None:  # start in the steady state of a signal that has always been x[0]
+            self.zi = sps.sosfilt_zi(self.sos) * x[0]
+        y, self.zi = sps.sosfilt(self.sos, x, zi=self.zi)
+        slope = np.abs(np.diff(y, prepend=self.last))
+        self.last = y[-1]
+        return slope
+
+
+class CausalPicker:
+    """Peak picking for a live stream: frame probabilities arrive in order, and each decision is final.
+
+    A frame is a beat when its probability reaches ``threshold``, is the highest within ``wait`` frames on either
+    side, and lies at least 200 ms (:data:`REFRACTORY_S`) after the last beat; its neighbours place the beat at
+    their probability-weighted centre. Pan and Tompkins' T-wave rule then runs on the causal QRS-band slope
+    (:class:`CausalSlope`). Each frame is decided once its ``wait`` right neighbours are known.
+
+    Parameters
+    ----------
+    frame : int
+        Samples per frame.
+    fs : float
+        Sampling rate of the samples, Hz.
+    threshold : float
+    wait : int
+        Frames.
+    t_wave_check : bool
+    """
+
+    def __init__(self, frame: int, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES,
+                 t_wave_check: bool = True):
+        self.frame, self.fs, self.threshold, self.wait = frame, fs, float(threshold), wait
+        self.refractory = REFRACTORY_S * fs  # model samples
+        self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on
+        self.first = 0  # the next frame to decide
+        self.last, self.last_slope = -np.inf, np.inf  # the last beat: position (model samples), steepest slope
+        self.slope = CausalSlope(fs) if t_wave_check else None
+        self.slopes, self.slopes_from = np.zeros(0), 0  # slope of the samples from index slopes_from on
+
+    def _steepest(self, pos: float) -> float:
+        """Steepest QRS-band slope within 50 ms of ``pos``, shifted by the causal filter's delay (what has arrived
+        of it: all, unless the look-ahead is under 0.1 s)."""
+        c = int(round(pos)) + self.slope.delay - self.slopes_from
+        half = int(round(0.05 * self.fs))
+        a, b = max(c - half, 0), max(c + half + 1, 1)
+        return float(self.slopes[a:b].max()) if b > a and a < len(self.slopes) else 0.0
+
+    def _keep(self, pos: float) -> bool:
+        if pos - self.last < self.refractory:
+            return False
+        if self.slope is None:
+            return True
+        steep = self._steepest(pos)
+        if pos - self.last < T_WAVE_WINDOW_S * self.fs and steep < T_WAVE_SLOPE_RATIO * self.last_slope:
+            return False  # a T wave
+        self.last_slope = steep
+        return True
+
+    def feed(self, prob: np.ndarray, samples: np.ndarray | None = None) -> list:
+        """Append the probabilities of the next frames (and, for the T-wave rule, the next input samples at the
+        model's rate); returns the beat positions (model samples, float) now decided."""
+        if self.slope is not None and samples is not None:
+            self.slopes = np.concatenate([self.slopes, self.slope.push(samples)])
+        self.prob = np.concatenate([self.prob, prob])
+        w = self.wait
+        n = len(self.prob) - 2 * w  # frames decidable: all their right neighbours are known
+        if n <= 0:
+            return []
+        win = np.lib.stride_tricks.sliding_window_view(self.prob, 2 * w + 1)[:n]
+        c = win[:, w]
+        is_peak = (c >= self.threshold) & (c > win[:, :w].max(axis=1)) & (c >= win[:, w + 1:].max(axis=1))
+        found = []
+        for i in np.flatnonzero(is_peak):
+            p = win[i, w - 1:w + 2]  # the frame and its neighbours place the beat at their weighted centre
+            p = np.where(np.isfinite(p), p, 0.0)
+            pos = (self.first + i + float((p * np.array([-0.5, 0.5, 1.5])).sum() / p.sum())) * self.frame
+            if self._keep(pos):
+                found.append(pos)
+                self.last = pos
+        self.first += n
+        self.prob = self.prob[n:]
+        drop = min(max(0, self.first * self.frame - int(2 * self.fs) - self.slopes_from), len(self.slopes))
+        self.slopes, self.slopes_from = self.slopes[drop:], self.slopes_from + drop  # keep 2 s of history
+        return found

@@ -145,7 +145,8 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
         Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
     probabilities, pick : callable, optional
         Another detector's two stages (the real-time one, :mod:`ecgutils.stream_training`):
-        ``probabilities(list of signals) -> list of probabilities`` and ``pick(probability, threshold) -> peaks``.
+        ``probabilities(list of signals) -> list of probabilities`` and ``pick(signal, probability, threshold)
+        -> peaks``.
         Default: the offline GRU's per-sample probability and peak picking (with the T-wave rule).
 
     Returns
@@ -167,7 +168,7 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
         for r, x, prob in zip(signals, xs, probabilities(xs)):
             lo, hi = scoring_span(len(x), "whole")
             for t in tune.thresholds:
-                found = pick(prob, t) if pick is not None else _offline_pick(x, prob, t, t_wave_check)
+                found = pick(x, prob, t) if pick is not None else _offline_pick(x, prob, t, t_wave_check)
                 pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
         for t in tune.thresholds:
             rows.append({"noise": kind, "snr": snr, "threshold": t,

@@ -22,7 +22,7 @@ def tune_stream_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tun
     """:func:`ecgutils.rpeak_training.tune_threshold` for the streaming detector (validation records only)."""
     return tune_threshold(model, signals, refs, bank, tune, seed,
                           probabilities=lambda xs: frame_probabilities(model, xs),
-                          pick=lambda prob, t: pick_peaks(prob, model, t))
+                          pick=lambda x, prob, t: pick_peaks(prob, model, t, signal=x))
 
 
 def train_stream_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: dict, refs: dict,

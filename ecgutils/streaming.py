@@ -26,7 +26,7 @@ from scipy.special import expit
 from . import checkpoints
 from .causal import CausalGRUDetector, CausalLSTMDenoiser
 from .inference import check_signal
-from .peaks import REFRACTORY_S
+from .peaks import PICK_WAIT_FRAMES, CausalPicker
 from .resampler import StreamResampler
 from .runtime import threads
 
@@ -35,8 +35,6 @@ BLOCK_FRAMES = 4
 #: PyTorch threads of a stream: one block is far too small to share between threads, and a second thread that
 #: waits for a busy core slows every call down many times.
 STREAM_THREADS = 1
-#: A peak frame must be the highest within this many frames on each side (and its neighbours place the beat).
-PICK_WAIT_FRAMES = 2
 
 
 def _check_chunk(chunk, fs: float) -> np.ndarray:
@@ -104,40 +102,6 @@ class _Blocks:
         return out
 
 
-class _Picker:
-    """Causal peak picking on frame probabilities that arrive in order (see the module's description)."""
-
-    def __init__(self, frame: int, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES):
-        self.frame, self.threshold, self.wait = frame, float(threshold), wait
-        self.refractory = REFRACTORY_S * fs  # model samples
-        self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on
-        self.first = 0  # the next frame to decide
-        self.last = -np.inf  # position of the last beat, model samples
-
-    def feed(self, prob: np.ndarray) -> list:
-        """Append probabilities of the next frames; returns beat positions (model samples, float) now decided."""
-        self.prob = np.concatenate([self.prob, prob])
-        w = self.wait
-        n = len(self.prob) - 2 * w  # frames decidable: all their right neighbours are known
-        if n <= 0:
-            return []
-        win = np.lib.stride_tricks.sliding_window_view(self.prob, 2 * w + 1)[:n]
-        c = win[:, w]
-        is_peak = (c >= self.threshold) & (c > win[:, :w].max(axis=1)) & (c >= win[:, w + 1:].max(axis=1))
-        found = []
-        for i in np.flatnonzero(is_peak):
-            p = win[i, w - 1:w + 2]  # the frame and its neighbours place the beat at their weighted centre
-            p = np.where(np.isfinite(p), p, 0.0)
-            centre = self.first + i + float((p * np.array([-0.5, 0.5, 1.5])).sum() / p.sum())
-            pos = centre * self.frame
-            if pos - self.last >= self.refractory:
-                found.append(pos)
-                self.last = pos
-        self.first += n
-        self.prob = self.prob[n:]
-        return found
-
-
 class StreamingDetector:
     """R-peaks of a live ECG stream, chunk by chunk, each reported at most ``latency_s`` after it happened.
 
@@ -167,7 +131,7 @@ class StreamingDetector:
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one at sample 0."""
         self._blocks = _Blocks(self.model, self.fs)
-        self._picker = _Picker(self.model.frame, self.model.fs, self.threshold)
+        self._picker = CausalPicker(self.model.frame, self.model.fs, self.threshold)
         self._frames_out = 0  # network outputs so far (the first `lookahead` are about frames before the start)
 
     @property
@@ -178,10 +142,10 @@ class StreamingDetector:
 
     def _peaks(self, blocks: list, n_total: int | None = None) -> np.ndarray:
         found = []
-        for _, logits in blocks:
+        for frames, logits in blocks:
             skip = max(0, self.model.lookahead - self._frames_out)
             self._frames_out += len(logits)
-            found += self._picker.feed(expit(logits[skip:].astype(np.float64)))
+            found += self._picker.feed(expit(logits[skip:].astype(np.float64)), frames.ravel())
         idx = np.round(np.asarray(found) * self.fs / self.model.fs).astype(np.int64)
         return idx[idx < n_total] if n_total is not None else idx
 
@@ -308,8 +272,12 @@ def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
     return out
 
 
-def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float) -> np.ndarray:
-    """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``."""
-    picker = _Picker(model.frame, model.fs, threshold)
-    found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]))
+def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, signal: np.ndarray | None = None
+               ) -> np.ndarray:
+    """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``.
+
+    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`StreamingDetector` applies it.
+    """
+    picker = CausalPicker(model.frame, model.fs, threshold, t_wave_check=signal is not None)
+    found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]), signal)
     return np.round(np.asarray(found)).astype(np.int64)
