@@ -8,7 +8,10 @@ plus a fixed **look-ahead** of :math:`D` frames:
   frame's mean and mean square, bias-corrected at the start of the stream), which only use frames already seen;
 * a unidirectional recurrent net reads the frames in order; its output at frame :math:`k` is about frame
   :math:`k - D`, so the answer about a frame comes :math:`D` frames after it (``lookahead_s``, chosen on validation
-  records and stored in the checkpoint).
+  records and stored in the checkpoint);
+* the output head reads the recurrent state :math:`h_k` *and* the input features of frame :math:`k - D` itself (a
+  skip connection): without it, the net would have to carry every sample of that frame through :math:`D` steps of
+  its state, and more look-ahead would make it worse instead of better (it did, in a first version).
 
 Training (``forward``) and streaming (``forward_frames`` with a carried :class:`CausalState`) run the same code, so
 what is trained is what runs live.
@@ -45,6 +48,8 @@ class CausalState:
         The last sample seen, mV (for the slope across frame boundaries).
     rnn : tensor or tuple of tensors
         The recurrent net's hidden state.
+    recent : tensor, shape (batch, lookahead, n_features)
+        The input features of the last ``lookahead`` frames (the output head reads the frame it answers for).
     """
 
     zi_mean: np.ndarray
@@ -52,6 +57,7 @@ class CausalState:
     frames: int
     last: np.ndarray
     rnn: object
+    recent: torch.Tensor
 
 
 def running_stats(frames: np.ndarray, state: CausalState | None, tau_frames: float
@@ -102,9 +108,12 @@ class _CausalRNN(nn.Module):
         #: Look-ahead in frames: the most frames that fit in ``lookahead_s`` (never more than asked for).
         self.lookahead = int(np.floor(lookahead_s * fs / frame + 1e-9))
         self.tau_frames = tau_s * fs / frame
-        self.inp = nn.Linear((2 if slope else 1) * frame, hidden)
+        self.n_features = (2 if slope else 1) * frame
+        self.inp = nn.Linear(self.n_features, hidden)
         rnn = nn.GRU if cell == "gru" else nn.LSTM
         self.rnn = rnn(hidden, hidden, num_layers=layers, batch_first=True)
+        #: What the output head reads: the state and the answered frame's own features.
+        self.head_inputs = hidden + self.n_features
 
     @property
     def lookahead_seconds(self) -> float:
@@ -136,17 +145,21 @@ class _CausalRNN(nn.Module):
 
         Returns
         -------
-        h : tensor, shape (batch, n_frames, hidden)
-            The recurrent states; the one of frame ``k`` is what the model knows of frame ``k - lookahead``.
+        h : tensor, shape (batch, n_frames, hidden + n_features)
+            The recurrent state of frame ``k`` (what the model knows of frame ``k - lookahead``) next to the input
+            features of frame ``k - lookahead`` (zeros before the start of the stream).
         scale : ndarray, shape (batch, n_frames)
             The running standard deviation, mV.
         state : CausalState
         """
         feats, scale, zi_m, zi_q = self.features(frames, state)
         h, rnn_state = self.rnn(torch.tanh(self.inp(feats)), None if state is None else state.rnn)
+        d, b = self.lookahead, feats.shape[0]
+        recent = torch.zeros(b, d, feats.shape[-1]) if state is None else state.recent
+        history = torch.cat([recent, feats], dim=1)
         new = CausalState(zi_m, zi_q, (0 if state is None else state.frames) + frames.shape[1],
-                          frames[:, -1, -1].astype(np.float64).copy(), rnn_state)
-        return h, scale, new
+                          frames[:, -1, -1].astype(np.float64).copy(), rnn_state, history[:, history.shape[1] - d:])
+        return torch.cat([h, history[:, :feats.shape[1]]], dim=-1), scale, new
 
     def _frames_of(self, x: torch.Tensor) -> np.ndarray:
         n = x.shape[-1]
@@ -181,7 +194,7 @@ class CausalGRUDetector(_CausalRNN):
                  threshold: float = 0.5):
         super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs)
         self.config["threshold"] = self.threshold = float(threshold)
-        self.out = nn.Linear(hidden, 1)
+        self.out = nn.Linear(self.head_inputs, 1)
 
     def set_threshold(self, threshold: float) -> None:
         """Set the decision threshold on the probability (tuned on validation records after training)."""
@@ -223,8 +236,8 @@ class CausalLSTMDenoiser(_CausalRNN):
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, lookahead_s: float = 0.3, fs: int = FS):
         super().__init__("lstm", frame, hidden, layers, lookahead_s, slope=False, fs=fs)
-        self.out = nn.Linear(hidden, frame)
-        self.gate = nn.Linear(hidden, 1)
+        self.out = nn.Linear(self.head_inputs, frame)
+        self.gate = nn.Linear(self.head_inputs, 1)
 
     def step(self, frames: np.ndarray, state: CausalState | None = None):
         """Streaming: corrections (batch, n_frames, frame) in mV, each for the frame ``lookahead`` earlier."""
