@@ -93,8 +93,8 @@ def _realtime(tables: dict) -> list[tuple]:
     rows.append((f"real time: detector NSTDB level 6 F1 - offline GRU >= -{BARS['stream_nstdb6_gap']:g} points", gap,
                  gap >= -BARS["stream_nstdb6_gap"]))
     lat = tables["stream_latency"].iloc[0]
-    rows.append(("real time: every DS2 beat reported within latency_s + one chunk (beats later)", lat.late_beats,
-                 lat.late_beats == 0))
+    rows.append(("real time: every DS2 detection reported within latency_s + one chunk (detections later)",
+                 lat.late_beats, lat.late_beats == 0))
     den = tables["stream_denoising_nstdb"].pivot(index="level", columns="method", values="snr_imp")
     for lvl in (12, 6, 0, -6):
         d = den.loc[lvl, "stream lstm"] - den.loc[lvl, "lstm"]

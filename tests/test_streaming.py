@@ -69,10 +69,10 @@ def test_causal_models_look_ahead_exactly_lookahead_frames(kind):
 
 def test_lookahead_is_never_more_than_asked_and_named_in_the_recipe():
     base = config.get_config("quick").stream_detector
-    assert base.model["lookahead_s"] == config.STREAM_LOOKAHEAD_S
-    r = config.with_lookahead(base, 0.1)
-    assert r.name == "gru_stream_detector_la100ms" and r.model["lookahead_s"] == 0.1
-    assert config.with_lookahead(base, config.STREAM_LOOKAHEAD_S).name == base.name
+    assert base.model["lookahead_s"] == config.DETECTOR_LOOKAHEAD_S <= 0.3
+    r = config.with_lookahead(base, 1.0)
+    assert r.name == "gru_stream_detector_la1000ms" and r.model["lookahead_s"] == 1.0
+    assert config.with_lookahead(base, config.DETECTOR_LOOKAHEAD_S).name == base.name
     assert _small("causal_gru_detector", 0.3).lookahead_seconds <= 0.3
     with pytest.raises(ValueError, match="not a real-time model"):
         config.with_lookahead(config.get_config("quick").detector, 0.1)
@@ -181,3 +181,48 @@ def test_pick_peaks_is_the_streaming_picker():
     streamed = run_stream(det, x, 0.1).output
     inner = (streamed > 360) & (streamed < len(x) - 360)
     assert inner.sum() > 15 and np.array_equal(picked[(picked > 360) & (picked < len(x) - 360)], streamed[inner])
+
+
+def _beats_and_t_waves_probability(beats, n, frame=8, t_delay_s=0.3, fs=360):
+    """Frame probabilities that mark every beat (0.95) and every T wave 300 ms later (0.9), each over 3 frames."""
+    prob = np.zeros(-(-n // frame))
+    for b, level in [(b, 0.95) for b in beats] + [(b + int(t_delay_s * fs), 0.9) for b in beats]:
+        for d, v in ((-1, level - 0.1), (0, level), (1, level - 0.1)):
+            if 0 <= b // frame + d < len(prob):
+                prob[b // frame + d] = max(prob[b // frame + d], v)
+    return prob
+
+
+def test_causal_picker_drops_t_waves_by_their_slope_and_decides_each_frame_once():
+    x, beats = synthetic_ecg(20 * 360)
+    m = _small("causal_gru_detector")
+    prob = _beats_and_t_waves_probability(beats, len(x))
+    without = pick_peaks(prob, m, 0.5)
+    with_rule = pick_peaks(prob, m, 0.5, signal=x)
+    assert len(without) == 2 * len(beats)  # every T wave is a detection without the rule
+    assert len(with_rule) == len(beats) and np.abs(with_rule - beats).max() <= 8
+    from ecgutils.peaks import PICK_WAIT_FRAMES, CausalPicker
+
+    picker = CausalPicker(m.frame, m.fs, 0.5)
+    padded = np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)])
+    found, f = [], 0
+    for size in np.random.default_rng(0).integers(1, 9, 400):  # frames (and their samples) in uneven pieces
+        found += picker.feed(padded[f:f + size], x[f * m.frame:(f + size) * m.frame])
+        f += size
+        if f >= len(padded):
+            break
+    assert np.array_equal(np.round(found).astype(np.int64), with_rule)
+
+
+def test_batch_detections_are_the_single_streams_peaks():
+    from ecgutils.realtime import batch_detections
+
+    x, _ = synthetic_ecg(30 * 360)
+    y = 0.7 * synthetic_ecg(30 * 360, rate_bpm=95, seed=1)[0]
+    det = StreamingDetector(fs=360)
+    batch = batch_detections({"stream": det.model}, {"a": x, "b": y})["stream"]["peaks"]
+    for name, sig in (("a", x), ("b", y)):
+        single = run_stream(det, sig, 0.1).output
+        inner = slice(360, len(sig) - 360)
+        pick = lambda p: p[(p >= inner.start) & (p < inner.stop)]  # noqa: E731
+        assert len(pick(single)) > 20 and np.array_equal(pick(batch[name]), pick(single))

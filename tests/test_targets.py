@@ -53,3 +53,30 @@ def test_speed_and_training_rows():
     t = check_targets(_tables(), speed, training).set_index("target")
     assert not t.loc["lstm denoise: >= 1000x real time on CPU", "met"]
     assert t.loc["LSTM training < 20 min", "met"]
+
+
+def _realtime(tables, stream_f1=99.85, stream_nstdb6=98.5, late=0, stream_gain=3.5, speed=400.0):
+    """The real-time tables of a made-up benchmark (the offline GRU at 99 % on every NSTDB level, the LSTM at 5 dB)."""
+    tables = dict(tables)
+    tables["stream_detection_clean"] = pd.DataFrame({"detector": ["gru stream"], "gross_f1": [stream_f1]})
+    tables["stream_detection_nstdb"] = pd.DataFrame([{"snr": lvl, "detector": "gru stream",
+                                                      "gross_f1": stream_nstdb6 if lvl == 6 else 95.0}
+                                                     for lvl in NSTDB_LEVELS])
+    tables["stream_latency"] = pd.DataFrame([{"late_beats": late}])
+    tables["stream_denoising_nstdb"] = pd.DataFrame([{"level": lvl, "method": m, "snr_imp": v} for lvl in NSTDB_LEVELS
+                                                     for m, v in (("lstm", 5.0), ("stream lstm", stream_gain))])
+    tables["stream_speed"] = pd.DataFrame({"model": ["stream detector", "stream denoiser"],
+                                           "x_real_time": [speed, speed]})
+    return tables
+
+
+def test_realtime_targets_met_and_not_met():
+    t = check_targets(_realtime(_tables())).set_index("target")
+    assert t.loc["real time: detector DS2 clean gross F1 >= 99.8 %", "met"]
+    assert t.loc["real time: detector NSTDB level 6 F1 - offline GRU >= -2 points", "measured"] == 98.5 - 99.0
+    assert t.loc["real time: denoiser NSTDB level -6 improvement - offline LSTM >= -1.5 dB", "met"]
+    assert t.loc["real time: stream detector >= 200x real time (100 ms chunks)", "met"]
+    bad = check_targets(_realtime(_tables(), 99.7, 96.0, 3, 3.0, 150.0)).set_index("target")
+    assert not bad.met[bad.index.str.startswith("real time")].any()
+    assert bad.loc["real time: every DS2 detection reported within latency_s + one chunk (detections later)",
+                   "measured"] == 3
