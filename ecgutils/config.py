@@ -205,7 +205,7 @@ RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
 #: F1 at its tuned threshold, the denoiser's by the validation loss.
 STREAM_LOOKAHEADS_S = (0.0, 0.1, 0.3, 1.0)
 DETECTOR_LOOKAHEAD_S = 0.3
-DENOISER_LOOKAHEAD_S = 0.3
+DENOISER_LOOKAHEAD_S = 0.0
 
 #: Full-profile schedules: epoch counts where the validation loss of earlier full runs had levelled off.
 _FULL_TRAIN = {
