@@ -141,7 +141,12 @@ def check_profile(what: str, found_profile: str, found_dataset: str | None, prof
 
 def _build(payload: dict) -> nn.Module:
     model = build_model(payload["kind"], **payload["config"])
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:  # the weights do not fit this version's network of that kind
+        raise ValueError(f"this {payload['kind']} checkpoint was saved by a version of ecgutils whose network had "
+                         "other layers: retrain it (its notebook with retrain=True) or delete the file. "
+                         f"({str(exc).splitlines()[0]})") from None
     return model.eval()
 
 

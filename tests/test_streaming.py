@@ -226,3 +226,18 @@ def test_batch_detections_are_the_single_streams_peaks():
         inner = slice(360, len(sig) - 360)
         pick = lambda p: p[(p >= inner.start) & (p < inner.stop)]  # noqa: E731
         assert len(pick(single)) > 20 and np.array_equal(pick(batch[name]), pick(single))
+
+
+def test_a_checkpoint_of_another_network_version_is_a_clear_error(tmp_path):
+    from ecgutils import checkpoints
+
+    recipe = config.get_config("quick").stream_denoiser
+    m = _small("causal_lstm")
+    path = tmp_path / "old.pt"
+    checkpoints.save_checkpoint(path, m, "causal_lstm", profile="quick", dataset="d", recipe=recipe.to_dict(),
+                                epoch=1, val_loss=1.0)
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["out.weight"] = payload["state_dict"]["out.weight"][:, :8]  # an older, narrower head
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="retrain it"):
+        checkpoints.load_model(path)
