@@ -48,6 +48,8 @@ class StreamRun:
         Wall-clock seconds of each push() (the last entry: flush()).
     chunk : int
         Samples per push.
+    n : int
+        Samples pushed.
     fs : float
         Hz.
     latency_s : float
@@ -58,17 +60,14 @@ class StreamRun:
     reported_at: np.ndarray
     compute_s: np.ndarray
     chunk: int
+    n: int
     fs: float
     latency_s: float
 
     @property
     def x_real_time(self) -> float:
-        """Seconds of signal per second of compute."""
-        return self.chunk_count_seconds / max(float(self.compute_s.sum()), 1e-12)
-
-    @property
-    def chunk_count_seconds(self) -> float:
-        return (len(self.compute_s) - 1) * self.chunk / self.fs
+        """Seconds of signal per second of compute (flush included)."""
+        return self.n / self.fs / max(float(self.compute_s.sum()), 1e-12)
 
 
 def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> StreamRun:
@@ -89,15 +88,8 @@ def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> S
     times.append(time.perf_counter() - t0)
     outs.append(y)
     reported.append(np.full(len(y), n - 1, dtype=np.int64))
-    return StreamRun(np.concatenate(outs), np.concatenate(reported), np.asarray(times), chunk, stream.fs,
+    return StreamRun(np.concatenate(outs), np.concatenate(reported), np.asarray(times), chunk, n, stream.fs,
                      stream.latency_s)
-
-
-def stream_detector(checkpoint=None, threshold: float | None = None, chunk_s: float | None = None):
-    """A detector ``fn(signal at 360 Hz) -> sample indices`` for :mod:`ecgutils.rpeak_scoring`: the streaming
-    detector run over the whole record (the chunking does not change the peaks; one chunk is fastest)."""
-    det = StreamingDetector(fs=FS, checkpoint=checkpoint, threshold=threshold)
-    return lambda sig: run_stream(det, sig, chunk_s).output
 
 
 def batch_detections(models: dict, signals: dict) -> dict:
