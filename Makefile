@@ -15,28 +15,28 @@ BIN     := $(VENV)/bin
 .PHONY: run test bench weights handin install
 
 run: install
-	$(BIN)/python -m ecgutils.pipeline --profile $(PROFILE)
+	$(BIN)/python -m ecgutils.notebook.pipeline --profile $(PROFILE)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m ecgutils.bench --models $(MODELS)
+	$(BIN)/python -m ecgutils.evaluation.bench --models $(MODELS)
 
 handin: install
 	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
-	$(BIN)/python -m ecgutils.handin --name "$(NAME)" --profile $(PROFILE)
+	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE)
 
 # Two training processes of one thread each (the denoisers; the R-peak models, offline and real-time), then the copy
-# into ecgutils/weights/.
+# into ecgutils/models/weights/.
 weights: install
-	$(BIN)/python -c "from ecgutils import dataset; dataset.build_dataset('full')"
+	$(BIN)/python -c "from ecgutils.data import store; store.build_dataset('full')"
 	mkdir -p outputs/logs
-	$(BIN)/python -m ecgutils.runs --profile full --models lstm cnn stream_denoiser > outputs/logs/weights_denoisers.log 2>&1 & pid=$$!; \
-	$(BIN)/python -m ecgutils.runs --profile full --models classifier detector stream_detector 2>&1 | tee outputs/logs/weights_rpeak.log; \
+	$(BIN)/python -m ecgutils.training.runs --profile full --models lstm cnn stream_denoiser > outputs/logs/weights_denoisers.log 2>&1 & pid=$$!; \
+	$(BIN)/python -m ecgutils.training.runs --profile full --models classifier detector stream_detector 2>&1 | tee outputs/logs/weights_rpeak.log; \
 	s1=$${PIPESTATUS[0]}; wait $$pid; s2=$$?; \
 	test $$s1 -eq 0 -a $$s2 -eq 0 || { echo "make weights failed: see outputs/logs/weights_*.log"; exit 1; }
-	$(BIN)/python -m ecgutils.runs --ship
+	$(BIN)/python -m ecgutils.training.runs --ship
 
 install: $(VENV)/.installed
 

@@ -1,44 +1,39 @@
 """ecgutils: the helper package behind the ECG deep-learning notebooks.
 
-One job per module; imports point one way (data -> signal processing -> models -> training -> experiments ->
-reports), and :mod:`ecgutils.inference` depends on models and signal processing only.
+The public API, for applying the shipped models to your own ECG::
 
-Data
-    ``paths``          where data, processed windows and outputs live
-    ``files``          atomic file writes
-    ``fetch``          make PhysioNet records available and verified (local folder, mirror, download; SHA-256)
-    ``data``           read one lead in mV at 360 Hz with its reference beats
-    ``splits``         the inter-patient record lists (DS1/DS2, NSTDB, paced)
-    ``config``         every setting, per profile and per model (frozen dataclasses)
-    ``windows``        fixed-size windows, their beats, classifier segments and frame targets
-    ``noise``          Gaussian and NSTDB noise scaled to a target SNR
-    ``nstdb``          the noisy/clean segments of the 12 NSTDB test records
-    ``dataset``        build and load the processed window store under ``data/processed/``
-Signal processing
-    ``filters``        the band-pass and baseline filters (``ecg_clean(method=...)``)
-    ``peaks``          peak picking, Pan and Tompkins' T-wave rule, wfdb's XQRS
-    ``metrics``        denoising, classification and beat-level (EC57) figures of merit
-Models
-    ``models``         LSTM and CNN denoisers, GRU classifier and GRU detector
-    ``checkpoints``    save/load checkpoints, the shipped reference weights, the profile check
-    ``inference``      ``denoise``, ``detect_r_peaks``, ``classify_segments`` for signals of any length and rate
-Training
-    ``runtime``        seeds, CPU threads, device
-    ``losses``         scaled MSE, weighted BCE
-    ``train``          noisy batches and the fixed-epoch training loop
-Experiments
-    ``denoising``      train the denoisers; score every denoiser on the test cases (notebook 02, benchmark)
-    ``rpeak_training`` train the GRU classifier and detector; choose thresholds on validation records
-    ``rpeak_scoring``  score R-peak detection on whole records and the classifier on segments (notebook 03, benchmark)
-    ``runs``           train or load each model of a profile; ``make weights``
-Reports
-    ``plots``          the figures the notebooks show
-    ``export``         CSV exports with the ``R_peak`` column, the summary of every figure of merit
-    ``targets``        the project's targets checked against the benchmark's tables
-    ``bench``          ``make bench``: quality and speed figures of the shipped or trained models
-    ``session``        the notebooks' setup cell
-    ``pipeline``       run the notebooks headless in order (``make run``)
-    ``handin``         executed notebooks as HTML for hand-in (``make handin``)
+    from ecgutils import denoise, detect_r_peaks, StreamingDetector, export_recording
+
+Subpackages by layer; an arrow points only down this list (``lint-imports`` checks it, see ``.importlinter``):
+
+=================  ==========================================================================================
+``training``       losses, the training loop, each model's trainer, ``runs`` (``make weights``)
+``evaluation``     metrics, scoring of every experiment, real-time measurements, targets, ``bench``
+``notebook``       the setup cell, plots, ``pipeline`` (``make run``), ``handin``
+``export``         CSV exports with the ``R_peak`` column; one recording end to end
+``streaming``      ``StreamingDetector`` and ``StreamingDenoiser``: chunk by chunk with a stated latency
+``inference``      ``denoise``, ``detect_r_peaks``, ``classify_segments`` for signals of any length and rate
+``models``         the networks, checkpoints, the shipped weights, runtime (seeds, threads, device)
+``config``         every setting per profile and per model (frozen dataclasses)
+``data``           record splits, windows, noise, NSTDB cases, the processed window store
+``io``             paths, atomic files, PhysioNet fetch with SHA-256, record reading
+``dsp``            filters, resampling (offline and streaming), peak picking
+``constants``      the protocol's fixed numbers (360 Hz, 10 s windows, 150 ms, the noise test half)
+=================  ==========================================================================================
+
+Module paths of 0.2 (``ecgutils.dataset``, ``ecgutils.metrics`` ...) still import, with a DeprecationWarning
+naming the new path (:data:`ecgutils._compat.MOVED`).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
+
+from ecgutils import _compat
+
+_compat.install()
+
+from ecgutils.export import export_recording  # noqa: E402
+from ecgutils.inference import classify_segments, denoise, detect_r_peaks  # noqa: E402
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector  # noqa: E402
+
+__all__ = ["__version__", "classify_segments", "denoise", "detect_r_peaks", "export_recording", "StreamingDenoiser",
+           "StreamingDetector"]

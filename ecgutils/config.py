@@ -16,55 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from .splits import DS2, TRAIN, VALIDATION
-
-#: The evaluation profiles.
-PROFILES = ("quick", "full")
-
-
-@dataclass(frozen=True)
-class Split:
-    """Record lists of one profile, and how many windows each record gives.
-
-    Attributes
-    ----------
-    train, val, test : tuple of str
-        MIT-BIH record names.
-    max_windows : dict
-        Per set, the largest number of windows taken from one record (``None``: all), spread evenly over it.
-    """
-
-    train: tuple
-    val: tuple
-    test: tuple
-    max_windows: dict
-
-    def sets(self) -> dict:
-        """``{"train": (...), "val": (...), "test": (...)}``."""
-        return {"train": self.train, "val": self.val, "test": self.test}
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """How notebook 01 cuts windows and makes their stored noisy versions.
-
-    Attributes
-    ----------
-    window_s : float
-        Window length and stride, s.
-    sigma : float
-        Gaussian sigma on each clean window's [0, 1] scale (the classic assignment: 0.05).
-    real_kinds : tuple of str
-        Real noise kinds of the stored ``real`` set.
-    real_snr_range : (float, float)
-        Its input SNR range, dB.
-    """
-
-    window_s: float = 10.0
-    sigma: float = 0.05
-    real_kinds: tuple = ("bw", "em", "ma", "mixed")
-    real_snr_range: tuple = (-6.0, 24.0)
-
+from ecgutils.data.splits import PROFILES, Split, profile_split
+from ecgutils.data.store import WindowConfig
 
 @dataclass(frozen=True)
 class NoiseConfig:
@@ -219,14 +172,6 @@ _FULL_TRAIN = {
 _QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
 
 
-def _split(profile: str) -> Split:
-    if profile == "quick":
-        return Split(train=("101", "115", "208", "230"), val=("106",), test=("100", "105", "213"),
-                     max_windows={"train": 40, "val": 20, "test": 12})
-    # 30 test windows per DS2 record, as the evaluation protocol fixes; every training window.
-    return Split(train=TRAIN, val=VALIDATION, test=DS2, max_windows={"train": None, "val": 60, "test": 30})
-
-
 def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
     """The settings of a profile.
 
@@ -250,7 +195,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
         return replace(base, seed=seed)
 
     return ProfileConfig(
-        profile=profile, seed=seed, split=_split(profile), windows=WindowConfig(),
+        profile=profile, seed=seed, split=profile_split(profile), windows=WindowConfig(),
         lstm=Recipe("lstm_denoiser", "lstm", dict(frame=8, hidden=64, layers=2, bidirectional=True, gate=True),
                     schedule("lstm"), DENOISER_NOISE, {"kind": "mse_scaled"}),
         cnn=Recipe("cnn_denoiser", "cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import read_record
-from .files import atomic_path
-from .inference import denoise, detect_r_peaks
+from ecgutils.io.records import read_record
+from ecgutils.io.files import atomic_path
+from ecgutils.inference import denoise, detect_r_peaks
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:

@@ -13,8 +13,10 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from . import checkpoints, filters, peaks
-from .data import resample
+from ecgutils.models import checkpoints
+from ecgutils.dsp import filters
+from ecgutils.dsp import peaks
+from ecgutils.dsp.resampling import resample
 
 #: Window and overlap of :func:`overlap_apply`, s.
 WINDOW_S, OVERLAP_S = 10.0, 2.0

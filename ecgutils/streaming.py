@@ -23,12 +23,12 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from . import checkpoints
-from .causal import CausalGRUDetector, CausalLSTMDenoiser
-from .inference import check_signal
-from .peaks import PICK_WAIT_FRAMES, CausalPicker
-from .resampler import StreamResampler
-from .runtime import threads
+from ecgutils.models import checkpoints
+from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
+from ecgutils.inference import check_signal
+from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
+from ecgutils.dsp.resampling import StreamResampler
+from ecgutils.models.runtime import threads
 
 #: Frames per network call (4 frames of 8 samples: 89 ms at 360 Hz). Fixed, so that chunking never changes results.
 BLOCK_FRAMES = 4

@@ -19,11 +19,13 @@ import ast
 
 import pandas as pd
 
-from ecgutils import dataset, denoising, paths
+from ecgutils.data import store
+from ecgutils.evaluation import denoising
+from ecgutils.io import paths
 from ecgutils.config import get_config, with_changes
 from ecgutils.export import write_csv
-from ecgutils.losses import DENOISING_LOSSES
-from ecgutils.noise import NoiseBank
+from ecgutils.training.losses import DENOISING_LOSSES
+from ecgutils.data.noise import NoiseBank
 
 
 def main(argv=None) -> None:
@@ -38,7 +40,7 @@ def main(argv=None) -> None:
     recipe = with_changes(get_config("full", args.seed).lstm, loss=args.loss, epochs=args.epochs,
                           gate=not args.no_gate, **changes)
     tag = "_".join([args.loss, f"{args.epochs}ep"] + (["nogate"] if args.no_gate else []) + args.set)
-    ds, bank = dataset.load_dataset("full"), NoiseBank.load()
+    ds, bank = store.load_dataset("full"), NoiseBank.load()
     fitted = denoising.train_denoiser(ds, bank, recipe)
     cases = denoising.synthetic_cases(ds, bank, args.seed, split="val")
     table = denoising.summary_table(denoising.evaluate(cases, {"identity": None, "bandpass": None,

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import wfdb
 
-from ecgutils.noise import NoiseBank
+from ecgutils.data.noise import NoiseBank
 
 ROOT = Path(__file__).resolve().parents[1]
 

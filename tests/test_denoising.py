@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecgutils import denoising
+from ecgutils.evaluation import denoising
 
 
 def test_harm_by_baseline_puts_the_band_pass_on_the_line_of_removed_baseline():
@@ -42,7 +42,9 @@ def test_identity_scores_zero_improvement_and_band_pass_filters_fairly():
 
 
 def test_band_pass_on_a_window_matches_filtering_the_whole_record():
-    from ecgutils import filters, inference, metrics
+    from ecgutils import inference
+    from ecgutils.dsp import filters
+    from ecgutils.evaluation import metrics
     from tests.helpers import synthetic_ecg
 
     sig, _ = synthetic_ecg(360 * 60)

@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from ecgutils import checkpoints, inference, models, peaks
-from ecgutils.data import read_record, resample
-from ecgutils.metrics import score_detections
+from ecgutils import inference
+from ecgutils.models import checkpoints
+from ecgutils import models
+from ecgutils.dsp import peaks
+from ecgutils.io.records import read_record
+from ecgutils.dsp.resampling import resample
+from ecgutils.evaluation.metrics import score_detections
 from tests.helpers import AmplitudeDetector, synthetic_ecg
 
 
@@ -180,7 +184,7 @@ def test_shipped_weights_work_out_of_the_box(fs, mirror):
 
 def test_shipped_weights_match_their_manifest():
     _shipped()
-    from ecgutils.fetch import sha256_file
+    from ecgutils.io.fetch import sha256_file
 
     files = checkpoints.manifest()["files"]
     assert set(files) == {f"{n}.pt" for n in checkpoints.ROLES.values()}

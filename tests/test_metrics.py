@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecgutils import metrics
+from ecgutils.evaluation import metrics
 
 
 def _sig(n=4, length=3600, seed=0):

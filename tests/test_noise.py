@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ecgutils import noise
+from ecgutils.data import noise
 
 
 def _bank():

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from ecgutils import bench, handin, pipeline
+from ecgutils.evaluation import bench
+from ecgutils.notebook import handin
+from ecgutils.notebook import pipeline
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -104,12 +106,14 @@ def test_all_notebooks_run_in_order_embed_figures_and_export(project, monkeypatc
 
 def test_notebook_04_refuses_models_of_another_profile(project, monkeypatch):
     """02 run in the full profile and 04 in the quick one: a clear error, not an IndexError or wrong records."""
-    from ecgutils import checkpoints, dataset, models
+    from ecgutils.models import checkpoints
+    from ecgutils.data import store
+    from ecgutils import models
     from ecgutils.config import get_config
 
     monkeypatch.setenv("MPLBACKEND", "Agg")
     pipeline.run_notebooks("quick", only=["01"], folder=ROOT / "notebooks", out_dir=project / "executed")
-    build = dataset.find_dataset("quick").name
+    build = store.find_dataset("quick").name
     mdir = project / "outputs" / "models" / "quick"
     for role, recipe in get_config("full").recipes().items():  # models that say they were trained in full
         m = models.build_model(recipe.kind, **recipe.model)

@@ -1,6 +1,7 @@
 import numpy as np
 
-from ecgutils import data, nstdb
+from ecgutils.io import records
+from ecgutils.data import nstdb
 
 
 def test_noisy_segments_layout_and_test_half():
@@ -19,9 +20,9 @@ def test_noisy_segments_layout_and_test_half():
 def test_added_noise_is_em_at_the_same_samples(tmp_path, mirror):
     """Why only the test half is scored: the noise of a segment is em channel 0 at the same indices."""
     kw = dict(data_dir=tmp_path, mirror=mirror)
-    noisy = data.read_record("118e06", db="nstdb", **kw).signal
-    clean = data.read_record("118", **kw).signal
-    em = data.read_noise("em", 0, **kw)
+    noisy = records.read_record("118e06", db="nstdb", **kw).signal
+    clean = records.read_record("118", **kw).signal
+    em = records.read_noise("em", 0, **kw)
     for a in (108_000, 367_200):
         d = (noisy - clean)[a:a + 43_200]
         assert np.corrcoef(d, em[a:a + 43_200])[0, 1] > 0.99

@@ -1,6 +1,7 @@
 import pytest
 
-from ecgutils import paths, pipeline
+from ecgutils.io import paths
+from ecgutils.notebook import pipeline
 from tests.helpers import ROOT
 
 

@@ -1,7 +1,7 @@
 import matplotlib
 import pandas as pd
 
-from ecgutils import plots
+from ecgutils.notebook import plots
 
 matplotlib.use("Agg")
 

@@ -1,14 +1,16 @@
 import numpy as np
 import pytest
 
-from ecgutils import noise, rpeak_scoring, rpeak_training
+from ecgutils.data import noise
+from ecgutils.evaluation import detection
+from ecgutils.training import rpeak as rpeak_training
 from ecgutils.config import TuneConfig
 from tests.helpers import AmplitudeDetector, synthetic_ecg, toy_bank
 
 
 def test_noisy_record_has_the_snr_in_every_window():
     sig, _ = synthetic_ecg(36_000 + 500)
-    x = rpeak_scoring.noisy_record(sig.astype(np.float32), "em", 6, toy_bank(), np.random.default_rng(0))
+    x = detection.noisy_record(sig.astype(np.float32), "em", 6, toy_bank(), np.random.default_rng(0))
     assert x.shape == sig.shape
     w = 3600
     s = noise.noise_snr_db(sig[:36_000].reshape(-1, w), (x - sig)[:36_000].reshape(-1, w))
@@ -16,17 +18,17 @@ def test_noisy_record_has_the_snr_in_every_window():
 
 
 def test_spans_and_masks():
-    assert rpeak_scoring.scoring_span(650_000, "ec57") == (108_000, 649_640)
-    assert rpeak_scoring.scoring_span(650_000, "whole") == (360, 649_640)
+    assert detection.scoring_span(650_000, "ec57") == (108_000, 649_640)
+    assert detection.scoring_span(650_000, "whole") == (360, 649_640)
     with pytest.raises(ValueError, match="valid options: ec57, whole"):
-        rpeak_scoring.scoring_span(10, "all")
+        detection.scoring_span(10, "all")
     mask = np.zeros(100, bool)
     mask[50:] = True
-    np.testing.assert_array_equal(rpeak_scoring.in_span(np.array([5, 20, 60, 95]), 10, 90, mask), [60])
+    np.testing.assert_array_equal(detection.in_span(np.array([5, 20, 60, 95]), 10, 90, mask), [60])
 
 
 def test_excerpt_shifts_reference_beats():
-    sig, ref = rpeak_scoring.excerpt({"a": np.arange(1000.0)}, {"a": np.array([10, 400, 600, 900])}, 1, 2)
+    sig, ref = detection.excerpt({"a": np.arange(1000.0)}, {"a": np.array([10, 400, 600, 900])}, 1, 2)
     assert len(sig["a"]) == 360 and sig["a"][0] == 360
     np.testing.assert_array_equal(ref["a"], [40, 240])
 
@@ -35,7 +37,7 @@ def test_score_records_counts_per_detector():
     ref = np.arange(1000, 600_000, 300)
     dets = {"perfect": {"peaks": {"r": ref + 3}, "seconds": 1.0, "hours": 0.5},
             "half": {"peaks": {"r": ref[::2]}, "seconds": 2.0, "hours": 0.5}}
-    overall, per = rpeak_scoring.score_records(dets, {"r": ref}, {"r": 650_000}, "ec57")
+    overall, per = detection.score_records(dets, {"r": ref}, {"r": 650_000}, "ec57")
     assert overall.loc["perfect", "gross_f1"] == pytest.approx(100)
     assert overall.loc["half", "gross_se"] == pytest.approx(50, abs=0.5)
     assert overall.loc["half", "gross_ppv"] == pytest.approx(100)
@@ -66,8 +68,8 @@ def test_best_f1_threshold_on_a_made_up_case():
 
 def test_detector_factory_runs_a_denoiser_first():
     sig, beats = synthetic_ecg(360 * 20)
-    plain = rpeak_scoring.detector("gru", AmplitudeDetector())
-    after = rpeak_scoring.detector("gru", AmplitudeDetector(), denoiser="identity")
+    plain = detection.detector("gru", AmplitudeDetector())
+    after = detection.detector("gru", AmplitudeDetector(), denoiser="identity")
     np.testing.assert_array_equal(plain(sig), after(sig))
-    squashed = rpeak_scoring.detector("gru", AmplitudeDetector(level=2.0), denoiser="identity")
+    squashed = detection.detector("gru", AmplitudeDetector(level=2.0), denoiser="identity")
     assert len(squashed(sig)) == 0  # no R wave reaches 2 mV: the threshold is the model's

@@ -1,6 +1,6 @@
 import pytest
 
-from ecgutils import splits
+from ecgutils.data import splits
 from ecgutils.config import PROFILES, Split, get_config
 
 

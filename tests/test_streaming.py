@@ -5,12 +5,13 @@ import pytest
 import torch
 from scipy import signal as sps
 
-from ecgutils import config, models
-from ecgutils.causal import running_stats
-from ecgutils.losses import trimmed
-from ecgutils.metrics import match_beats
-from ecgutils.realtime import run_stream
-from ecgutils.resampler import StreamResampler
+from ecgutils import config
+from ecgutils import models
+from ecgutils.models.causal import running_stats
+from ecgutils.training.losses import trimmed
+from ecgutils.evaluation.metrics import match_beats
+from ecgutils.evaluation.realtime import run_stream
+from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
 from tests.helpers import synthetic_ecg
 
@@ -201,7 +202,7 @@ def test_causal_picker_drops_t_waves_by_their_slope_and_decides_each_frame_once(
     with_rule = pick_peaks(prob, m, 0.5, signal=x)
     assert len(without) == 2 * len(beats)  # every T wave is a detection without the rule
     assert len(with_rule) == len(beats) and np.abs(with_rule - beats).max() <= 8
-    from ecgutils.peaks import PICK_WAIT_FRAMES, CausalPicker
+    from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 
     picker = CausalPicker(m.frame, m.fs, 0.5)
     padded = np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)])
@@ -215,7 +216,7 @@ def test_causal_picker_drops_t_waves_by_their_slope_and_decides_each_frame_once(
 
 
 def test_batch_detections_are_the_single_streams_peaks():
-    from ecgutils.realtime import batch_detections
+    from ecgutils.evaluation.realtime import batch_detections
 
     x, _ = synthetic_ecg(30 * 360)
     y = 0.7 * synthetic_ecg(30 * 360, rate_bpm=95, seed=1)[0]
@@ -229,7 +230,7 @@ def test_batch_detections_are_the_single_streams_peaks():
 
 
 def test_a_checkpoint_of_another_network_version_is_a_clear_error(tmp_path):
-    from ecgutils import checkpoints
+    from ecgutils.models import checkpoints
 
     recipe = config.get_config("quick").stream_denoiser
     m = _small("causal_lstm")

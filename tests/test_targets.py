@@ -1,7 +1,7 @@
 import pandas as pd
 
-from ecgutils.splits import NSTDB_LEVELS
-from ecgutils.targets import BARS, check_targets
+from ecgutils.data.splits import NSTDB_LEVELS
+from ecgutils.evaluation.targets import BARS, check_targets
 
 
 def _tables(lstm_gain=4.0, f1=0.985, gru_nstdb=99.0):

@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from ecgutils import checkpoints, losses, models, train
+from ecgutils.models import checkpoints
+from ecgutils.training import losses
+from ecgutils import models
+from ecgutils.training import loop
 from ecgutils.config import NoiseConfig, TrainConfig, get_config, with_changes
-from ecgutils.noise import NoiseBank
+from ecgutils.data.noise import NoiseBank
 
 
 def _toy_parts(seed=0):
@@ -21,7 +24,7 @@ def _toy_parts(seed=0):
     noise = NoiseConfig(snr_range=(0.0, 10.0))
 
     def epoch():
-        for x, c, _ in train.noisy_batches(clean, bank, rng, 8, noise):
+        for x, c, _ in loop.noisy_batches(clean, bank, rng, 8, noise):
             yield x, c
 
     val = [(clean + 0.1 * np.sin(np.arange(720) / 3.0).astype(np.float32), clean)]
@@ -30,7 +33,7 @@ def _toy_parts(seed=0):
 
 def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
     cfg = TrainConfig(epochs=epochs, seed=seed, lr=1e-2, max_minutes=max_minutes, threads=threads)
-    return train.fit(*_toy_parts(seed), cfg, progress=False)
+    return loop.fit(*_toy_parts(seed), cfg, progress=False)
 
 
 def test_fit_runs_every_epoch_and_keeps_the_best():
@@ -41,7 +44,7 @@ def test_fit_runs_every_epoch_and_keeps_the_best():
     assert fitted.val_loss == pytest.approx(h.val_loss.min())
     # the returned model is the kept epoch's: its validation loss is the best one, not the last one
     _, _, val, loss = _toy_parts()
-    again = train.evaluate_loss(fitted.model, val, loss)
+    again = loop.evaluate_loss(fitted.model, val, loss)
     assert again == pytest.approx(fitted.val_loss, rel=1e-5)
     # the learning rate is cosine-annealed from lr to lr * lr_min_fraction
     assert h.lr.iloc[0] == pytest.approx(1e-2) and h.lr.is_monotonic_decreasing
@@ -166,7 +169,7 @@ def test_weighted_bce_weighs_missed_positives():
 
 
 def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better():
-    averaged = train.AveragedWeights(first=3)
+    averaged = loop.AveragedWeights(first=3)
     m = models.build_model("lstm", seed=0, hidden=4, layers=1)
     for epoch, value in enumerate([1.0, 2.0, 3.0, 5.0], start=1):
         with torch.no_grad():
@@ -175,7 +178,7 @@ def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better():
         averaged.add(epoch, m)
     assert averaged.count == 2 and all(torch.allclose(v, torch.full_like(v, 4.0)) for v in averaged.state.values())
     fitted = _toy(epochs=4)
-    with_average = train.fit(*_toy_parts(), TrainConfig(epochs=4, seed=0, lr=1e-2, average_last=2), progress=False)
+    with_average = loop.fit(*_toy_parts(), TrainConfig(epochs=4, seed=0, lr=1e-2, average_last=2), progress=False)
     assert with_average.val_loss <= fitted.val_loss  # the average is kept only when it validates better
     cols = ["train_loss", "val_loss", "lr"]  # averaging changes nothing in the training itself
     assert with_average.history[cols].equals(fitted.history[cols])

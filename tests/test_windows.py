@@ -1,7 +1,7 @@
 import numpy as np
 
-from ecgutils import windows
-from ecgutils.data import Record
+from ecgutils.data import windows
+from ecgutils.io.records import Record
 
 
 def _record(n=36_000):

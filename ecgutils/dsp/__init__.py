@@ -1,0 +1,8 @@
+"""Signal processing without learning: filters, resampling (offline and streaming) and peak picking.
+
+=============  ==============================================================================================
+``filters``    band-pass and baseline filters, ``ecg_clean(x, fs=..., method=...)``
+``resampling`` polyphase resampling, offline (:func:`resample`) and streaming (:class:`StreamResampler`)
+``peaks``      peaks from a probability trace, Pan and Tompkins' T-wave rule, wfdb's XQRS, causal picking
+=============  ==============================================================================================
+"""

@@ -1,0 +1,278 @@
+"""Notebook 05's measurements: the real-time models on the protocol's test cases, their latency and their cost.
+
+Everything here runs the streaming objects of :mod:`ecgutils.streaming` as a live stream would (chunk by chunk,
+state carried), on the test records only: DS2 whole, and the NSTDB records where their noise comes from the test
+half of the noise recording (sample 325,000 on; the stream itself starts at sample 0, as a monitor would).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ecgutils.models import checkpoints
+from ecgutils.models.causal import CausalGRUDetector
+from ecgutils.constants import FS
+from ecgutils.io.records import read_record
+from ecgutils.inference import denoise_windows
+from ecgutils.evaluation.metrics import denoising_metrics, match_beats
+from ecgutils.data.nstdb import load_cases, record_name, segment_starts
+from ecgutils.evaluation.detection import detect_records, nstdb_signals, records_signals, score_records
+from ecgutils.data.splits import NSTDB_CLEAN, NSTDB_LEVELS
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
+from ecgutils.data.windows import WINDOW
+
+#: The chunk of a simulated live stream, s (a typical Bluetooth ECG packet rate is 10 per second).
+CHUNK_S = 0.1
+
+
+@dataclass
+class StreamRun:
+    """A signal pushed through a streaming model chunk by chunk.
+
+    Attributes
+    ----------
+    output : ndarray
+        R-peak sample indices (detector) or denoised samples in mV (denoiser), at ``fs``.
+    reported_at : ndarray of int64
+        Detector only: for each peak, the last input sample of the push() that reported it.
+    compute_s : ndarray
+        Wall-clock seconds of each push() (the last entry: flush()).
+    chunk : int
+        Samples per push.
+    n : int
+        Samples pushed.
+    fs : float
+        Hz.
+    latency_s : float
+        The model's stated latency, s.
+    """
+
+    output: np.ndarray
+    reported_at: np.ndarray
+    compute_s: np.ndarray
+    chunk: int
+    n: int
+    fs: float
+    latency_s: float
+
+    @property
+    def x_real_time(self) -> float:
+        """Seconds of signal per second of compute (flush included)."""
+        return self.n / self.fs / max(float(self.compute_s.sum()), 1e-12)
+
+
+def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> StreamRun:
+    """Push ``signal`` through a fresh ``stream`` (a :class:`StreamingDetector` or :class:`StreamingDenoiser`)
+    in chunks of ``chunk_s`` seconds (``None``: one chunk), then flush it."""
+    stream.reset()
+    n = len(signal)
+    chunk = n if chunk_s is None else max(1, int(round(chunk_s * stream.fs)))
+    outs, reported, times = [], [], []
+    for i in range(0, n, chunk):
+        t0 = time.perf_counter()
+        y = stream.push(signal[i:i + chunk])
+        times.append(time.perf_counter() - t0)
+        outs.append(y)
+        reported.append(np.full(len(y), min(i + chunk, n) - 1, dtype=np.int64))
+    t0 = time.perf_counter()
+    y = stream.flush()
+    times.append(time.perf_counter() - t0)
+    outs.append(y)
+    reported.append(np.full(len(y), n - 1, dtype=np.int64))
+    return StreamRun(np.concatenate(outs), np.concatenate(reported), np.asarray(times), chunk, n, stream.fs,
+                     stream.latency_s)
+
+
+def batch_detections(models: dict, signals: dict) -> dict:
+    """R-peaks of streaming detectors on whole signals, many streams at once (for scoring many records quickly).
+
+    The networks run block by block as in :class:`StreamingDetector`, one row per record
+    (:func:`ecgutils.streaming.frame_probabilities`), and the peaks are picked by the same causal picker with the
+    T-wave rule (:func:`ecgutils.streaming.pick_peaks`); a batch may differ from a single stream in the last bits of
+    a float (the tests compare both).
+
+    Parameters
+    ----------
+    models : dict
+        Name to :class:`ecgutils.causal.CausalGRUDetector` (at 360 Hz, the records' rate).
+    signals : dict
+        Record name to signal (mV, 360 Hz).
+
+    Returns
+    -------
+    dict
+        As :func:`ecgutils.rpeak_scoring.detect_records`.
+    """
+    out = {}
+    hours = sum(len(s) for s in signals.values()) / FS / 3600
+    names = list(signals)
+    for dname, model in models.items():
+        t0 = time.perf_counter()
+        probs = frame_probabilities(model, [signals[n] for n in names])
+        peaks = {n: pick_peaks(p, model, model.threshold, signal=signals[n]) for n, p in zip(names, probs)}
+        out[dname] = {"peaks": {n: p[p < len(signals[n])] for n, p in peaks.items()},
+                      "seconds": time.perf_counter() - t0, "hours": hours}
+    return out
+
+
+def detection_tables(detectors: dict, test_records, progress: bool = True, **fetch_kwargs) -> dict:
+    """Beat-level scores of ``detectors`` on clean DS2 records and NSTDB.
+
+    Parameters
+    ----------
+    detectors : dict
+        Name to ``fn(signal) -> peaks`` (:func:`stream_detector`, :func:`ecgutils.rpeak_scoring.detector`), or to a
+        :class:`ecgutils.causal.CausalGRUDetector`, scored many records at a time (:func:`batch_detections`).
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``clean`` (one row per detector, EC57 span: whole records from minute 5) and ``nstdb`` (one row per
+        level and detector, beats in the test-half noisy segments).
+    """
+    nets = {k: v for k, v in detectors.items() if isinstance(v, CausalGRUDetector)}
+    fns = {k: v for k, v in detectors.items() if k not in nets}
+    tables = {}
+    for case, (signals, refs, masks) in {"clean": (*records_signals(test_records, **fetch_kwargs), None),
+                                         "nstdb": nstdb_signals(NSTDB_LEVELS, **fetch_kwargs)}.items():
+        lengths = {r: len(s) for r, s in signals.items()}
+        det = {**detect_records(signals, fns, progress), **batch_detections(nets, signals)}
+        if case == "clean":
+            tables[case] = score_records(det, refs, lengths, "ec57")[0].reset_index()
+            continue
+        rows = []
+        for lvl in NSTDB_LEVELS:
+            names = [record_name(c, lvl) for c in NSTDB_CLEAN]
+            sub = {d: {**v, "peaks": {n: v["peaks"][n] for n in names}} for d, v in det.items()}
+            rows.append(score_records(sub, refs, lengths, "whole", masks)[0].assign(case="NSTDB", snr=lvl))
+        tables[case] = pd.concat(rows).reset_index()
+    return tables
+
+
+def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = CHUNK_S) -> pd.DataFrame:
+    """How long after each beat the streaming detector reports it, fed ``chunk_s`` chunks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matched beat: ``record``, ``beat`` and ``detected`` (samples), ``reported_at`` (the last sample
+        of the push that reported it), ``delay_s`` (reported_at minus the reference beat, s), ``detected_delay_s``
+        (reported_at minus the detection, s: what ``latency_s`` bounds) and ``bound_s`` (``latency_s`` plus one
+        chunk: the most a detection may wait for its report).
+    """
+    det = StreamingDetector(fs=FS, checkpoint=checkpoint)
+    rows = []
+    for name, sig in signals.items():
+        run = run_stream(det, sig, chunk_s)
+        m = match_beats(refs[name], run.output, FS)
+        at = dict(zip(run.output.tolist(), run.reported_at.tolist()))
+        rep = np.array([at[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
+        rows.append(pd.DataFrame({"record": name, "beat": m["matched_reference"], "detected": m["matched_detected"],
+                                  "reported_at": rep}))
+    table = pd.concat(rows, ignore_index=True)
+    table["delay_s"] = (table.reported_at - table.beat) / FS
+    table["detected_delay_s"] = (table.reported_at - table.detected) / FS
+    table["bound_s"] = det.latency_s + chunk_s
+    return table
+
+
+def stream_speed(signal: np.ndarray, streams: dict, chunk_s: float = CHUNK_S) -> pd.DataFrame:
+    """Throughput and compute per chunk of each stream (name to streaming object) on ``signal``, one stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``latency_s``, ``x_real_time``, ``median_ms_per_chunk``, ``p99_ms_per_chunk``,
+        ``max_ms_per_chunk``, ``chunk_ms``.
+    """
+    rows = []
+    for name, stream in streams.items():
+        run_stream(stream, signal[: int(20 * stream.fs)], chunk_s)  # warm-up
+        run = run_stream(stream, signal, chunk_s)
+        ms = 1000 * run.compute_s[:-1]
+        rows.append({"model": name, "latency_s": stream.latency_s, "x_real_time": run.x_real_time,
+                     "median_ms_per_chunk": float(np.median(ms)), "p99_ms_per_chunk": float(np.percentile(ms, 99)),
+                     "max_ms_per_chunk": float(ms.max()), "chunk_ms": 1000 * chunk_s})
+    return pd.DataFrame(rows)
+
+
+def nstdb_denoising(denoisers: dict, levels=NSTDB_LEVELS, progress: bool = True, **fetch_kwargs) -> pd.DataFrame:
+    """SNR improvement on the NSTDB noisy segments (test half), streaming and offline denoisers side by side.
+
+    Parameters
+    ----------
+    denoisers : dict
+        Label to a :class:`StreamingDenoiser` (run over the whole record, then cut into the test windows), or to
+        a method of :func:`ecgutils.inference.denoise_windows` (``"lstm"``, ``"bandpass"``, ``"identity"``) or a
+        ``(method, checkpoint)`` pair, run on the windows as notebook 02 does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, method): ``snr_in``, ``snr_imp`` (dB), ``rmse`` (mV), ``cosine``, averaged over the
+        windows of 118 and 119.
+    """
+    rows = []
+    for case in tqdm(load_cases(levels, **fetch_kwargs), desc="NSTDB records", disable=not progress):
+        noisy_record = read_record(case.name, db="nstdb", **fetch_kwargs).signal
+        starts = segment_starts(len(noisy_record), True, WINDOW, True)  # the windows of case.noisy
+        span = case.clean.x.max(-1, keepdims=True) - case.clean.x.min(-1, keepdims=True)
+        for label, how in denoisers.items():
+            if isinstance(how, StreamingDenoiser):
+                y = run_stream(how, noisy_record, None).output
+                est = np.stack([y[s:s + WINDOW] for s in starts])
+            else:
+                method, ckpt = how if isinstance(how, tuple) else (how, None)
+                est = denoise_windows(case.noisy, fs=FS, method=method, checkpoint=ckpt)
+            m = denoising_metrics(case.clean.x, est, case.noisy, span)
+            rows.append(m.mean(numeric_only=True).to_frame().T.assign(level=case.level, record=case.name,
+                                                                       method=label))
+    table = pd.concat(rows, ignore_index=True)
+    return table.groupby(["level", "method"], sort=False)[["snr_in", "snr_imp", "rmse", "cosine"]].mean().reset_index()
+
+
+
+def report(test_records, models: dict, chunk_s: float = CHUNK_S, progress: bool = True) -> dict:
+    """The real-time evaluation ``make bench`` prints: the streaming models on the protocol's test cases.
+
+    Parameters
+    ----------
+    test_records : sequence of str
+        Scored whole (detection) and for the report delays.
+    models : dict
+        ``{"stream_detector": ckpt, "stream_denoiser": ckpt, "lstm": ckpt}``; ``None``: the shipped model. The
+        offline LSTM and the band-pass filter are scored beside the streaming denoiser.
+    chunk_s : float
+        Chunk of the latency and speed measurements, s.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``stream_detection_clean``, ``stream_detection_nstdb`` (detector ``gru stream``, many records at a time),
+        ``stream_denoising_nstdb``,
+        ``stream_latency`` (report delays: percentiles and the bound) and ``stream_speed``.
+    """
+    # scored many records at a time (the same peaks as one stream each: tests/test_streaming.py); the latency and the
+    # speed below are measured on the streaming object itself
+    net = checkpoints.resolve("stream_detector", models.get("stream_detector"))
+    tables = detection_tables({"gru stream": net}, test_records, progress)
+    den = StreamingDenoiser(fs=FS, checkpoint=models.get("stream_denoiser"))
+    denoising = nstdb_denoising({"stream lstm": den, "lstm": ("lstm", models.get("lstm")), "bandpass": "bandpass"},
+                                progress=progress)
+    signals, refs = records_signals(test_records)
+    delays = report_delays(signals, refs, models.get("stream_detector"), chunk_s)
+    d = delays.delay_s
+    latency = pd.DataFrame([{"beats": len(d), "median_s": d.median(), "p99_s": d.quantile(0.99), "max_s": d.max(),
+                             "latency_s": float(delays.bound_s.iloc[0]) - chunk_s, "chunk_s": chunk_s,
+                             "late_beats": int((delays.detected_delay_s > delays.bound_s).sum()),
+                             "later_than_bound_after_reference": int((d > delays.bound_s).sum())}])
+    first = signals[list(signals)[0]][: 10 * 60 * FS]
+    speed = stream_speed(first, {"stream detector": StreamingDetector(fs=FS, checkpoint=models.get("stream_detector")),
+                                 "stream denoiser": den}, chunk_s)
+    return {"stream_detection_clean": tables["clean"], "stream_detection_nstdb": tables["nstdb"],
+            "stream_denoising_nstdb": denoising, "stream_latency": latency, "stream_speed": speed}

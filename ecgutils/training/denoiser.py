@@ -1,0 +1,52 @@
+"""Train a denoiser (the LSTM, the CNN or the real-time LSTM): fresh noise every epoch, the best validation epoch kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgutils.config import Recipe
+from ecgutils.data.noise import NoiseBank
+from ecgutils.data.store import WindowStore
+from ecgutils.models.networks import build_model
+from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
+from ecgutils.training.losses import denoising_loss, trimmed
+
+
+def validation_batches(ds: WindowStore, batch_size: int = 64) -> list:
+    """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise.
+
+    The noisy versions were drawn once (seeded) by notebook 01, so the loss is comparable from epoch to epoch.
+    """
+    v = ds.val
+    x = np.concatenate([v.real, v.gaussian, v.windows.x])
+    return fixed_batches(x, np.concatenate([v.windows.x] * 3), batch_size)
+
+
+def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+    """Train a denoiser on the training windows with fresh noise each epoch; keep the best validation epoch.
+
+    Parameters
+    ----------
+    ds : WindowStore
+        From :func:`ecgutils.dataset.load_dataset`.
+    bank : NoiseBank
+    recipe : Recipe
+        ``get_config(profile).lstm``, ``.cnn`` or ``.stream_denoiser`` (or a changed copy,
+        :func:`ecgutils.config.with_changes`).
+
+    Returns
+    -------
+    Fitted
+        The model at its best epoch and the loss history.
+    """
+    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    loss = trimmed(denoising_loss(**recipe.loss))  # a real-time model answers for all but its look-ahead
+    rng = np.random.default_rng(recipe.train.seed)
+    clean = ds.train.windows.x
+
+    def epoch():
+        for x, c, _ in noisy_batches(clean, bank, rng, recipe.train.batch_size, recipe.noise):
+            yield x, c
+
+    return fit(model, epoch, validation_batches(ds), loss, recipe.train, desc=f"training {recipe.name}",
+               progress=progress)

@@ -1,0 +1,194 @@
+"""The training loop: noisy batches drawn afresh every epoch, a fixed number of epochs, the best validation epoch.
+
+Nothing here decides by the clock: every epoch of the schedule runs (unless the user opts in to a time budget),
+and the epoch with the lowest loss on the fixed validation batches is kept, so the same code, seed and thread
+count give the same weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ecgutils.config import NoiseConfig, TrainConfig
+from ecgutils.data.noise import NoiseBank, random_noise
+from ecgutils.models.runtime import pick_device, seed_everything, threads
+
+
+def noisy_batches(clean: np.ndarray, bank: NoiseBank, rng: np.random.Generator, batch_size: int,
+                  noise: NoiseConfig) -> Iterable:
+    """One epoch of (noisy, clean, index) batches with fresh noise for every window.
+
+    Parameters
+    ----------
+    clean : ndarray, shape (n_windows, n_samples)
+        Clean windows, mV.
+    bank : NoiseBank
+        Noise recordings; training draws from their first half only.
+    rng : numpy.random.Generator
+        Seeds the order and the noise.
+    batch_size : int
+    noise : NoiseConfig
+        Kinds, SNR range (dB) and share of windows left clean.
+
+    Yields
+    ------
+    noisy, clean : ndarray, shape (batch, n_samples), float32, mV
+    index : ndarray, shape (batch,), int
+        Rows of ``clean`` in the batch.
+    """
+    order = rng.permutation(len(clean))
+    for b in range(0, len(order), batch_size):
+        idx = np.sort(order[b:b + batch_size])
+        c = clean[idx]
+        n, _, _ = random_noise(c, rng, bank, "train", noise.kinds, noise.snr_range)
+        n[rng.random(len(idx)) < noise.clean_fraction] = 0.0
+        yield (c + n).astype(np.float32), c.astype(np.float32), idx
+
+
+def fixed_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> list:
+    """``(x, y)`` cut into a list of batches (validation data, the same every epoch)."""
+    return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+
+
+@dataclass
+class Fitted:
+    """A training run's result.
+
+    Attributes
+    ----------
+    model : nn.Module
+        At its best epoch, in evaluation mode, on the CPU.
+    history : pandas.DataFrame
+        One row per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``seconds``, ``lr``, ``best``.
+    epoch : int
+        The epoch kept (0: the average of the last epochs, see ``TrainConfig.average_last``).
+    val_loss : float
+        Its validation loss.
+    complete : bool
+        False when an opt-in time budget stopped the schedule early (not a reference run).
+    """
+
+    model: nn.Module
+    history: pd.DataFrame
+    epoch: int
+    val_loss: float
+    complete: bool
+
+
+def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list, loss_fn: Callable,
+        cfg: TrainConfig, desc: str = "training", device=None, progress: bool = True) -> Fitted:
+    """Train for ``cfg.epochs`` epochs and keep the epoch with the lowest validation loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+    train_epoch : callable
+        ``train_epoch()`` returns an iterable of ``(inputs, targets)`` numpy batches (fresh noise each call).
+    val_batches : list
+        Fixed ``(inputs, targets)`` batches from the validation records.
+    loss_fn : callable
+        ``loss_fn(model_output, targets, inputs)`` on tensors.
+    cfg : TrainConfig
+        Epochs, learning rate, threads, seed (and an opt-in time budget).
+    desc : str
+        Progress-bar label.
+
+    Returns
+    -------
+    Fitted
+    """
+    with threads(cfg.threads):
+        seed_everything(cfg.seed)
+        device = device or pick_device()
+        model.to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
+        rows, best, best_state, t_start = [], math.inf, None, time.time()
+        averaged = AveragedWeights(cfg.epochs - cfg.average_last + 1) if cfg.average_last else None
+        bar = tqdm(range(1, cfg.epochs + 1), desc=desc, disable=not progress)
+        for epoch in bar:
+            t0 = time.time()
+            train_loss = _train_epoch(model, train_epoch(), loss_fn, opt, cfg.grad_clip, device)
+            lr = opt.param_groups[0]["lr"]
+            sched.step()
+            val = evaluate_loss(model, val_batches, loss_fn, device)
+            if averaged is not None:
+                averaged.add(epoch, model)
+            improved = val < best
+            if improved:
+                best, best_state = val, copy.deepcopy(model.state_dict())
+            rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val, "seconds": time.time() - t0,
+                         "lr": lr, "best": improved})
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val:.4g}", best=f"{best:.4g}")
+            if cfg.max_minutes is not None and time.time() - t_start > 60 * cfg.max_minutes and epoch < cfg.epochs:
+                print(f"stopped after epoch {epoch} of {cfg.epochs}: the opt-in time budget of {cfg.max_minutes} min "
+                      "was reached. This model depends on the machine's speed: it is not a reference run.")
+                break
+        history = pd.DataFrame(rows)
+        kept = int(history.loc[history.val_loss.idxmin(), "epoch"])
+        if averaged is not None and averaged.count:
+            model.load_state_dict(averaged.state)
+            val = evaluate_loss(model, val_batches, loss_fn, device)
+            print(f"average of the last {averaged.count} epochs: validation loss {val:.4g} "
+                  f"(best single epoch {kept}: {best:.4g})")
+            if val < best:
+                best, best_state, kept = val, averaged.state, 0  # epoch 0: the average
+        model.load_state_dict(best_state)
+    return Fitted(model.cpu().eval(), history, kept, float(best), len(rows) == cfg.epochs)
+
+
+class AveragedWeights:
+    """The running mean of a model's weights from epoch ``first`` on (stochastic weight averaging of the last
+    epochs, Izmailov et al., 2018)."""
+
+    def __init__(self, first: int):
+        self.first, self.count, self.state = first, 0, None
+
+    def add(self, epoch: int, model: nn.Module) -> None:
+        if epoch < self.first:
+            return
+        current = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
+        self.count += 1
+        if self.state is None:
+            self.state = current
+        else:
+            for k, v in current.items():
+                self.state[k] += (v - self.state[k]) / self.count
+
+
+def _train_epoch(model, batches, loss_fn, opt, grad_clip, device) -> float:
+    model.train()
+    total, count = 0.0, 0
+    for x, y in batches:
+        xt, yt = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
+        loss = loss_fn(model(xt), yt, xt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        opt.step()
+        total += loss.item() * len(x)
+        count += len(x)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, batches: list, loss_fn: Callable, device=None) -> float:
+    """Mean loss over fixed batches, in evaluation mode."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    total, count = 0.0, 0
+    for x, y in batches:
+        xt = torch.as_tensor(x, device=device)
+        total += loss_fn(model(xt), torch.as_tensor(y, device=device), xt).item() * len(x)
+        count += len(x)
+    return total / max(count, 1)

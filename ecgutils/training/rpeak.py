@@ -1,0 +1,182 @@
+"""Train the two R-peak models of notebook 03: the GRU window classifier and the GRU beat detector.
+
+Both learn from noisy windows with fresh noise every epoch, select their epoch on the validation records, and
+then choose their decision threshold on the validation records too (never on test records), since weighting the
+positive class moves the best threshold away from 0.5. The threshold is stored in the model (``model.threshold``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve
+
+from ecgutils.config import Recipe, TuneConfig
+from ecgutils.constants import FS
+from ecgutils.data.store import WindowStore
+from ecgutils.inference import classify_segments, peak_probability
+from ecgutils.training.losses import trimmed, weighted_bce
+from ecgutils.evaluation.metrics import score_detections
+from ecgutils.models.networks import build_model
+from ecgutils.data.noise import NoiseBank
+from ecgutils.dsp.peaks import peaks_from_probability, reject_t_waves
+from ecgutils.evaluation.detection import in_span, noisy_record, scoring_span
+from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
+from ecgutils.data.windows import cut_segments, peak_targets
+
+
+def segments_of(x: np.ndarray, beat_lists, model_config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier inputs and labels of a batch of windows (see :func:`ecgutils.windows.cut_segments`)."""
+    inp, lab, _, _ = cut_segments(x, beat_lists, model_config["segment"], model_config["context"])
+    return inp, lab.astype(np.float32)
+
+
+def _validation_inputs(ds: WindowStore) -> list[np.ndarray]:
+    """The validation windows with real noise, Gaussian noise and none (drawn once by notebook 01)."""
+    v = ds.val
+    return [v.real, v.gaussian, v.windows.x]
+
+
+# --------------------------------------------------------------------------------------------- classifier
+def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+    """Train the GRU window classifier (R-peak in the central 0.25 s of a 0.5 s segment, or not).
+
+    With ``loss["pos_weight"] == "balanced"`` the positive class weighs the negative/positive ratio of the
+    training segments. After training, the threshold with the best F1 on the validation segments is set on the
+    model (:func:`best_f1_threshold`).
+    """
+    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    ws = ds.train.windows
+    beats = ws.beat_lists()
+    _, lab = segments_of(ws.x, beats, recipe.model)
+    pw = recipe.loss["pos_weight"]
+    pos_weight = float((1 - lab.mean()) / max(lab.mean(), 1e-6)) if pw == "balanced" else float(pw)
+    rng = np.random.default_rng(recipe.train.seed)
+
+    def epoch():
+        for x, _, idx in noisy_batches(ws.x, bank, rng, recipe.train.batch_size, recipe.noise):
+            yield segments_of(x, [beats[i] for i in idx], recipe.model)
+
+    vb = ds.val.windows.beat_lists()
+    parts = [segments_of(x, vb, recipe.model) for x in _validation_inputs(ds)]
+    vx, vy = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    fitted = fit(model, epoch, fixed_batches(vx, vy, 2048), weighted_bce(pos_weight), recipe.train,
+                 desc=f"training {recipe.name}", progress=progress)
+    fitted.model.set_threshold(best_f1_threshold(vy, classify_segments(vx, fs=FS, checkpoint=fitted.model)))
+    return fitted
+
+
+def best_f1_threshold(labels: np.ndarray, prob: np.ndarray) -> float:
+    """The decision threshold with the highest F1 (``sklearn.metrics.precision_recall_curve``), rounded to 0.01."""
+    precision, recall, thresholds = precision_recall_curve(labels, prob)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return min(max(round(float(thresholds[int(np.argmax(f1))]), 2), 0.01), 0.99)
+
+
+# --------------------------------------------------------------------------------------------- detector
+def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: dict, refs: dict,
+                   tune: TuneConfig = TuneConfig(), progress: bool = True) -> tuple[Fitted, pd.DataFrame]:
+    """Train the GRU beat detector (per-frame "R-peak here" targets), then tune its threshold on validation records.
+
+    Parameters
+    ----------
+    ds : WindowStore
+    bank : NoiseBank
+    recipe : Recipe
+        ``get_config(profile).detector``.
+    signals, refs : dict
+        The whole validation records and their reference beats (:func:`ecgutils.rpeak_scoring.records_signals`).
+    tune : TuneConfig
+        Thresholds and inputs the threshold is chosen on.
+
+    Returns
+    -------
+    fitted : Fitted
+        The model (its ``threshold`` set) and the loss history.
+    table : pandas.DataFrame
+        The threshold sweep (:func:`tune_threshold`).
+    """
+    fitted = fit_detector(ds, bank, recipe, progress)
+    threshold, table = tune_threshold(fitted.model, signals, refs, bank, tune, seed=recipe.train.seed)
+    fitted.model.set_threshold(threshold)
+    return fitted, table
+
+
+def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+    """Train a frame-wise R-peak detector (offline or real-time) on noisy training windows; no threshold yet."""
+    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    ws = ds.train.windows
+    beats = ws.beat_lists()
+    frame = model.frame
+    rng = np.random.default_rng(recipe.train.seed)
+
+    def epoch():
+        for x, _, idx in noisy_batches(ws.x, bank, rng, recipe.train.batch_size, recipe.noise):
+            yield x, peak_targets(ws.length, [beats[i] for i in idx], frame)
+
+    v = ds.val.windows
+    vx = np.concatenate(_validation_inputs(ds))
+    vy = np.concatenate([peak_targets(v.length, v.beat_lists(), frame)] * 3)
+    loss = trimmed(weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
+    return fit(model, epoch, fixed_batches(vx, vy, 64), loss, recipe.train, desc=f"training {recipe.name}",
+               progress=progress)
+
+
+def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),
+                   seed: int = 0, t_wave_check: bool = True, probabilities: Callable | None = None,
+                   pick: Callable | None = None) -> tuple[float, pd.DataFrame]:
+    """Choose the detector's peak-picking threshold on validation records (never on test records).
+
+    The network is trained with positives weighted 4x (so that no beat is missed early in training), which
+    makes 0.5 a lenient threshold; the threshold with the best mean gross F1 over the validation inputs is kept.
+
+    Parameters
+    ----------
+    model : GRUDetector
+    signals, refs : dict
+        Validation records (name to mV signal at 360 Hz) and their reference beats.
+    bank : NoiseBank
+    tune : TuneConfig
+        Thresholds to try, and the inputs: ``("none", None)`` is the clean record; the others get that noise at
+        that SNR from the training half of the noise recordings.
+    t_wave_check : bool
+        Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
+    probabilities, pick : callable, optional
+        Another detector's two stages (the real-time one, :mod:`ecgutils.stream_training`):
+        ``probabilities(list of signals) -> list of probabilities`` and ``pick(signal, probability, threshold)
+        -> peaks``.
+        Default: the offline GRU's per-sample probability and peak picking (with the T-wave rule).
+
+    Returns
+    -------
+    threshold : float
+    table : pandas.DataFrame
+        ``noise``, ``snr``, ``threshold``, ``gross_f1`` for every input and threshold.
+    """
+    if probabilities is None:
+        def probabilities(xs):
+            return [peak_probability(x, fs=FS, checkpoint=model) for x in xs]
+
+    rows = []
+    for i, (kind, snr) in enumerate(tune.inputs):
+        rng = np.random.default_rng([seed, i])
+        xs = [sig if kind == "none" else noisy_record(sig, kind, snr, bank, rng, part="train")
+              for sig in signals.values()]
+        pairs_at = {t: {} for t in tune.thresholds}
+        for r, x, prob in zip(signals, xs, probabilities(xs)):
+            lo, hi = scoring_span(len(x), "whole")
+            for t in tune.thresholds:
+                found = pick(x, prob, t) if pick is not None else _offline_pick(x, prob, t, t_wave_check)
+                pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
+        for t in tune.thresholds:
+            rows.append({"noise": kind, "snr": snr, "threshold": t,
+                         "gross_f1": score_detections(pairs_at[t])[1]["gross_f1"]})
+    table = pd.DataFrame(rows)
+    return float(table.groupby("threshold").gross_f1.mean().idxmax()), table
+
+
+def _offline_pick(x: np.ndarray, prob: np.ndarray, threshold: float, t_wave_check: bool) -> np.ndarray:
+    found = peaks_from_probability(prob, FS, threshold)
+    return reject_t_waves(x, found, FS) if t_wave_check else found

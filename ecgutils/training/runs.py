@@ -1,0 +1,155 @@
+"""Train (or load) the models of a profile, keep their checkpoints and histories, and ship the reference weights.
+
+Notebooks 02 and 03 call :func:`train_or_load`: it loads the model already trained for the same recipe and window
+build unless asked to retrain, so rerunning a notebook does not cost another training run. ``make weights`` runs
+this module as a script: full-profile training of the six models, then the checkpoints are copied into
+``ecgutils/weights/`` with ``MANIFEST.json`` (SHA-256, recipe, seed, profile, dataset, versions)::
+
+    python -m ecgutils.runs --profile full --models lstm cnn          # one process per group, in parallel
+    python -m ecgutils.runs --profile full --models classifier detector
+    python -m ecgutils.runs --ship                                    # copy to ecgutils/weights + manifest
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ecgutils import __version__
+from ecgutils.models import checkpoints
+from ecgutils.data import store
+from ecgutils.io import paths
+from ecgutils.config import PROFILES, ProfileConfig, Recipe, get_config, with_lookahead
+from ecgutils.training.denoiser import train_denoiser
+from ecgutils.export import write_csv
+from ecgutils.io.fetch import sha256_file
+from ecgutils.io.files import atomic_path
+from ecgutils.data.noise import NoiseBank
+from ecgutils.evaluation.detection import records_signals
+from ecgutils.training.rpeak import train_classifier, train_detector
+from ecgutils.training.stream import train_stream_detector
+
+#: The notebook that trains each model.
+NOTEBOOK = {"lstm": "02_lstm_denoising.ipynb", "cnn": "02_lstm_denoising.ipynb",
+            "classifier": "03_gru_rpeak_detection.ipynb", "detector": "03_gru_rpeak_detection.ipynb",
+            "stream_denoiser": "05_real_time.ipynb", "stream_detector": "05_real_time.ipynb"}
+
+
+def train_role(role: str, recipe: Recipe, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
+               progress: bool = True):
+    """Train one model; returns ``(Fitted, extra tables)`` (the detector's threshold sweep)."""
+    if role in ("lstm", "cnn", "stream_denoiser"):
+        return train_denoiser(ds, bank, recipe, progress), {}
+    if role == "classifier":
+        return train_classifier(ds, bank, recipe, progress), {}
+    if role == "detector":
+        signals, refs = records_signals(cfg.split.val)
+        fitted, table = train_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
+        return fitted, {"threshold": table}
+    if role == "stream_detector":
+        signals, refs = records_signals(cfg.split.val)
+        fitted, table = train_stream_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
+        return fitted, {"threshold": table}
+    raise ValueError(f"unknown model {role!r}; valid options: {', '.join(NOTEBOOK)}")
+
+
+def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
+                  retrain: bool = False, progress: bool = True):
+    """The model of ``role`` for this profile: loaded when already trained with the same recipe and window build,
+    else trained and saved (checkpoint in ``outputs/models/<profile>/``, history in ``outputs/csv/<profile>/``).
+
+    Parameters
+    ----------
+    role : {"lstm", "cnn", "classifier", "detector", "stream_denoiser", "stream_detector"}
+    ds : WindowStore
+    bank : NoiseBank
+    cfg : ProfileConfig
+    recipe : Recipe, optional
+        Default ``cfg.recipes()[role]``; a changed recipe (:func:`ecgutils.config.with_changes`) trains anew.
+    retrain : bool
+        Train even if a matching checkpoint exists.
+
+    Returns
+    -------
+    model : nn.Module
+    history : pandas.DataFrame
+        Loss per epoch.
+    """
+    recipe = recipe or cfg.recipes()[role]
+    ckpt = paths.outputs_dir("models", cfg.profile) / f"{recipe.name}.pt"
+    hist_path = paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_history.csv"
+    if not retrain and ckpt.exists() and hist_path.exists():
+        info = checkpoints.read_checkpoint(ckpt)
+        if info.recipe == checkpoints._plain(recipe.to_dict()) and info.dataset == ds.path.name:
+            print(f"loaded {ckpt} (trained earlier with this recipe; pass retrain=True to train again)")
+            return checkpoints.load_model(ckpt), pd.read_csv(hist_path)
+    fitted, tables = train_role(role, recipe, ds, bank, cfg, progress)
+    checkpoints.save_checkpoint(ckpt, fitted.model, recipe.kind, profile=cfg.profile, dataset=ds.path.name,
+                                recipe=recipe.to_dict(), epoch=fitted.epoch, val_loss=fitted.val_loss)
+    write_csv(fitted.history, hist_path, index=False)
+    for name, table in tables.items():
+        write_csv(table, paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_{name}.csv", index=False)
+    note = "" if fitted.complete else " (stopped by the time budget: not a reference run)"
+    print(f"saved {ckpt}: epoch {fitted.epoch} of {recipe.train.epochs}, validation loss {fitted.val_loss:.4g}{note}")
+    return fitted.model, fitted.history
+
+
+def ship(profile: str = "full") -> Path:
+    """Copy the profile's four checkpoints into ``ecgutils/weights/`` and write ``MANIFEST.json``."""
+    src = paths.outputs_dir("models", profile)
+    out = checkpoints.weights_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    entries = {}
+    for role, name in checkpoints.ROLES.items():
+        info = checkpoints.read_checkpoint(src / f"{name}.pt")
+        if info.profile != "full":
+            raise ValueError(f"{src / name}.pt was trained in the {info.profile!r} profile; only full-profile "
+                             "models ship as reference weights")
+        shutil.copyfile(src / f"{name}.pt", out / f"{name}.pt")
+        history = pd.read_csv(paths.outputs_dir("csv", profile) / f"{name}_history.csv")
+        entries[f"{name}.pt"] = {"role": role, "sha256": sha256_file(out / f"{name}.pt"), "profile": info.profile,
+                                 "dataset": info.dataset, "epoch": info.epoch, "val_loss": info.val_loss,
+                                 "epochs": len(history), "train_minutes": round(history.seconds.sum() / 60, 1),
+                                 "seed": info.recipe["train"]["seed"], "recipe": info.recipe}
+    manifest = {"ecgutils": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                "command": "make weights", "files": entries}
+    with atomic_path(out / "MANIFEST.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="full", choices=PROFILES)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", nargs="*", default=[], choices=list(NOTEBOOK))
+    parser.add_argument("--lookaheads", nargs="*", type=float, default=None,
+                        help="real-time models only: train these look-aheads (s) instead of the reference one")
+    parser.add_argument("--ship", action="store_true", help="copy the full-profile models into ecgutils/weights")
+    args = parser.parse_args(argv)
+    cfg = get_config(args.profile, args.seed)
+    if args.models:
+        ds = store.load_dataset(path=store.build_dataset(args.profile, args.seed, progress=False))
+        bank = NoiseBank.load()
+        for role in args.models:
+            base = cfg.recipes()[role]
+            recipes = [with_lookahead(base, s) for s in args.lookaheads] if args.lookaheads else [base]
+            for recipe in recipes:
+                t0 = time.time()
+                train_or_load(role, ds, bank, cfg, recipe=recipe, retrain=True)
+                print(f"{recipe.name}: {(time.time() - t0) / 60:.1f} min", flush=True)
+    if args.ship:
+        print(f"reference weights written to {ship(args.profile)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
