@@ -1,16 +1,17 @@
 """The networks, their checkpoints and the shipped reference weights.
 
 =============  ==============================================================================================
+``registry``   one row per model: role, network kind and class, file stem, notebook, trainer, task; ``build_model``
 ``networks``   the offline networks: LSTM and CNN denoisers, GRU window classifier and GRU detector
 ``causal``     the real-time networks: one-way GRU detector and LSTM denoiser with a fixed look-ahead
-``checkpoints`` save and load checkpoints; :func:`~ecgutils.models.checkpoints.resolve` the shipped weights
-``runtime``    seeds, CPU threads and the device
+``checkpoints`` save and load checkpoints; :func:`~ecgutils.models.checkpoints.resolve` a model the caller owns
+``runtime``    seeds, CPU threads and the device policy (training runs on the CPU unless asked otherwise)
 ``weights/``   the shipped reference models with ``MANIFEST.json``
 =============  ==============================================================================================
 """
 
-from ecgutils.models.networks import (MODELS, CNNDenoiser, GRUClassifier, GRUDetector, LSTMDenoiser, build_model,
-                                      count_parameters)
+from ecgutils.models.networks import CNNDenoiser, GRUClassifier, GRUDetector, LSTMDenoiser, count_parameters
+from ecgutils.models.registry import MODELS, REGISTRY, ModelSpec, build_model
 
-__all__ = ["MODELS", "CNNDenoiser", "GRUClassifier", "GRUDetector", "LSTMDenoiser", "build_model",
-           "count_parameters"]
+__all__ = ["MODELS", "REGISTRY", "CNNDenoiser", "GRUClassifier", "GRUDetector", "LSTMDenoiser", "ModelSpec",
+           "build_model", "count_parameters"]

@@ -5,10 +5,14 @@ without unpickling any object::
 
     {"format": 2, "kind": "lstm", "config": {...the network's parameters, fs, threshold...},
      "state_dict": {...}, "profile": "full", "dataset": "full-7652c32847",
-     "recipe": {...the full training recipe (ecgutils.config.Recipe)...}, "epoch": 21, "val_loss": 0.031}
+     "recipe": {...the full training recipe (ecgutils.config.Recipe)...}, "epoch": 21, "val_loss": 0.031,
+     "device": "cpu"}
+
+``device`` (where it was trained) is optional: checkpoints written before 0.3 do not have it and still load.
 
 The reference models trained in the full profile ship inside the package (``ecgutils/weights/``, listed with their
-SHA-256 in ``MANIFEST.json``); :func:`resolve` uses them when no checkpoint is named.
+SHA-256 in ``MANIFEST.json``); :func:`resolve` uses them when no checkpoint is named. Roles, kinds and file stems
+come from the model registry (:mod:`ecgutils.models.registry`).
 """
 
 from __future__ import annotations
@@ -23,13 +27,11 @@ import torch
 from torch import nn
 
 from ecgutils.io.files import atomic_path
-from ecgutils.models.networks import build_model
+from ecgutils.models import registry
 
 FORMAT = 2
-#: The reference models shipped in ``ecgutils/weights/``, by role (the keys of ``config.ProfileConfig.recipes()``).
-ROLES = {"lstm": "lstm_denoiser", "cnn": "cnn_denoiser", "classifier": "gru_classifier",
-         "detector": "gru_detector", "stream_denoiser": "lstm_stream_denoiser",
-         "stream_detector": "gru_stream_detector"}
+#: The reference models shipped in ``ecgutils/weights/``: ``{role: file stem}``, a live view of the registry.
+ROLES = registry.ROLES
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Checkpoint:
     ----------
     path : Path
     kind : str
-        Network kind (``lstm``, ``cnn``, ``gru_classifier``, ``gru_detector``).
+        Network kind (a ``kind`` of :data:`ecgutils.models.registry.REGISTRY`).
     config : dict
         The network's parameters (frame, units, ``fs``, ``threshold`` ...).
     profile : str
@@ -52,6 +54,8 @@ class Checkpoint:
     epoch : int
         The epoch kept (lowest validation loss).
     val_loss : float
+    device : str or None
+        The device it was trained on (``"cpu"``, ``"cuda"``); None for checkpoints that predate the key.
     """
 
     path: Path
@@ -62,6 +66,7 @@ class Checkpoint:
     recipe: dict
     epoch: int
     val_loss: float
+    device: str | None = None
 
 
 class ProfileMismatch(ValueError):
@@ -74,12 +79,17 @@ def weights_dir() -> Path:
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, kind: str, *, profile: str, dataset: str, recipe: dict,
-                    epoch: int, val_loss: float) -> Path:
-    """Write a model and how it was made to ``path``, atomically."""
+                    epoch: int, val_loss: float, device: str | None = None) -> Path:
+    """Write a model and how it was made to ``path``, atomically.
+
+    ``device`` names where it was trained (``Fitted.device``); the weights are always stored on the CPU.
+    """
     payload = {"format": FORMAT, "kind": kind, "config": dict(model.config),
                "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
                "profile": profile, "dataset": dataset, "recipe": _plain(recipe), "epoch": int(epoch),
                "val_loss": float(val_loss)}
+    if device is not None:
+        payload["device"] = str(device)
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -101,7 +111,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     """How the model in ``path`` was made (without building it)."""
     p = _read(Path(path))
     return Checkpoint(Path(path), p["kind"], p["config"], p["profile"], p["dataset"], p["recipe"], p["epoch"],
-                      p["val_loss"])
+                      p["val_loss"], p.get("device"))
 
 
 def load_model(path: str | Path, profile: str | None = None, dataset: str | None = None,
@@ -140,7 +150,8 @@ def check_profile(what: str, found_profile: str, found_dataset: str | None, prof
 
 
 def _build(payload: dict) -> nn.Module:
-    model = build_model(payload["kind"], **payload["config"])
+    """A new module from a checkpoint's contents (the payload itself is left untouched: it may be cached)."""
+    model = registry.build_model(payload["kind"], **payload["config"])
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:  # the weights do not fit this version's network of that kind
@@ -151,24 +162,36 @@ def _build(payload: dict) -> nn.Module:
 
 
 @lru_cache(maxsize=16)
-def _load_cached(path: str, mtime_ns: int) -> nn.Module:
-    return _build(_read(Path(path)))
+def _payload_cached(path: str, mtime_ns: int) -> dict:
+    """A checkpoint file's contents, read once per file version (``mtime_ns``); never handed out."""
+    return _read(Path(path))
 
 
 def resolve(role: str, checkpoint=None) -> nn.Module:
     """The model for ``role``: a model passed as is, a checkpoint path, or by default the shipped reference model.
 
+    A model built from a file is new on every call, in evaluation mode on the CPU, and belongs to the caller:
+    its ``set_threshold`` or ``.to()`` changes nobody else's model (only the file's contents are cached).
+
     Parameters
     ----------
-    role : {"lstm", "cnn", "classifier", "detector", "stream_denoiser", "stream_detector"}
+    role : str
+        A role of the registry: ``lstm``, ``cnn``, ``classifier``, ``detector``, ``stream_denoiser``,
+        ``stream_detector``.
     checkpoint : nn.Module, path or None
+        A model (returned as is, in evaluation mode), a ``.pt`` file, or None for the shipped reference model.
+
+    Examples
+    --------
+    >>> a, b = resolve("detector"), resolve("detector")
+    >>> a is b, a.threshold == b.threshold
+    (False, True)
     """
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; valid options: {', '.join(ROLES)}")
+    row = registry.spec(role)
     if isinstance(checkpoint, nn.Module):
         return checkpoint.eval()
     if checkpoint is None:
-        path = weights_dir() / f"{ROLES[role]}.pt"
+        path = weights_dir() / f"{row.stem}.pt"
         if not path.exists():
             raise FileNotFoundError(f"the reference {role} ({path}) is missing from this installation: reinstall "
                                     "ecgutils, run `make weights`, or pass checkpoint=<path to a .pt file>.")
@@ -177,7 +200,7 @@ def resolve(role: str, checkpoint=None) -> nn.Module:
         if not path.exists():
             raise FileNotFoundError(f"no {role} checkpoint at {path}: check the path, train it first, or leave "
                                     "checkpoint=None to use the shipped reference model.")
-    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
+    return _build(_payload_cached(str(path.resolve()), path.stat().st_mtime_ns))
 
 
 def manifest() -> dict:

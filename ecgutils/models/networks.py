@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
 from ecgutils.constants import FS
 
 
@@ -130,7 +129,21 @@ class CNNDenoiser(nn.Module):
         return y[:, :n] * s + m
 
 
-class _GRUEncoder(nn.Module):
+class Thresholded:
+    """What the detectors and the classifier share: a decision threshold on the probability, kept in ``config``
+    (so a checkpoint stores it)."""
+
+    threshold: float
+    config: dict
+
+    def set_threshold(self, threshold: float) -> None:
+        """Set the decision threshold on the probability (tuned on validation records after training)."""
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must lie between 0 and 1, got {threshold}")
+        self.threshold = self.config["threshold"] = float(threshold)
+
+
+class _GRUEncoder(Thresholded, nn.Module):
     """Shared trunk of the GRU models: standardised signal and its slope, in frames, through a (bi)GRU."""
 
     def __init__(self, frame: int, hidden: int, layers: int, bidirectional: bool, head_inputs: int, fs: int,
@@ -152,11 +165,6 @@ class _GRUEncoder(nn.Module):
         h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
         return h
 
-    def set_threshold(self, threshold: float) -> None:
-        """Set the decision threshold on the probability (tuned on validation records after training)."""
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"threshold must lie between 0 and 1, got {threshold}")
-        self.threshold = self.config["threshold"] = float(threshold)
 
 
 class GRUDetector(_GRUEncoder):
@@ -232,28 +240,6 @@ class GRUClassifier(_GRUEncoder):
         if skip and h.shape[1] > 2 * skip:
             h = h[:, skip:h.shape[1] - skip]
         return self.out(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1))[:, 0]
-
-
-MODELS = {"lstm": LSTMDenoiser, "cnn": CNNDenoiser, "gru_detector": GRUDetector, "gru_classifier": GRUClassifier,
-          "causal_lstm": CausalLSTMDenoiser, "causal_gru_detector": CausalGRUDetector}
-
-
-def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
-    """A model by name, e.g. ``build_model("lstm", layers=3)``.
-
-    Parameters
-    ----------
-    kind : {"lstm", "cnn", "gru_detector", "gru_classifier", "causal_lstm", "causal_gru_detector"}
-    seed : int, optional
-        Seeds the initial weights (same seed, same model).
-    **config
-        The model's parameters.
-    """
-    if kind not in MODELS:
-        raise ValueError(f"unknown model {kind!r}; valid options: {', '.join(MODELS)}")
-    if seed is not None:
-        torch.manual_seed(seed)
-    return MODELS[kind](**config)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,4 +1,4 @@
-"""Where and how computations run: seeds, CPU threads, device."""
+"""Where and how computations run: seeds, CPU threads, and the device policy (the CPU unless asked otherwise)."""
 
 from __future__ import annotations
 
@@ -29,12 +29,33 @@ def threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def pick_device(prefer: str | None = None) -> torch.device:
-    """CUDA if available, else Apple MPS, else CPU (or ``prefer``: ``"cpu"``, ``"cuda"``, ``"mps"``)."""
-    if prefer:
-        return torch.device(prefer)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on: the CPU unless the caller asks for another one.
+
+    Reference training runs on the CPU with the recipe's thread count whatever the machine has, so the same code,
+    seed and threads give the same weights (a GPU gives other rounding). Pass ``"cuda"``, ``"mps"`` or
+    ``"auto"`` (the best available: CUDA, then Apple MPS, then the CPU) to train elsewhere.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        None (the default): the CPU.
+
+    Examples
+    --------
+    >>> pick_device(), pick_device("cpu")
+    (device(type='cpu'), device(type='cpu'))
+    """
+    if device is None:
+        return torch.device("cpu")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    chosen = torch.device(device)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} asked for, but PyTorch sees no CUDA device here: pass device=None "
+                         "(the CPU) or device='auto'")
+    return chosen

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgutils.config import Recipe
+from ecgutils.config import ProfileConfig, Recipe
 from ecgutils.data.noise import NoiseBank
 from ecgutils.data.store import WindowStore
-from ecgutils.models.networks import build_model
+from ecgutils.models.registry import build_model
 from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
 from ecgutils.training.losses import denoising_loss, trimmed
 
@@ -22,17 +22,26 @@ def validation_batches(ds: WindowStore, batch_size: int = 64) -> list:
     return fixed_batches(x, np.concatenate([v.windows.x] * 3), batch_size)
 
 
-def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig | None, *,
+                   progress: bool = True, device=None) -> Fitted:
     """Train a denoiser on the training windows with fresh noise each epoch; keep the best validation epoch.
+
+    The signature every trainer of the registry has (:mod:`ecgutils.models.registry`).
 
     Parameters
     ----------
     ds : WindowStore
-        From :func:`ecgutils.dataset.load_dataset`.
+        From :func:`ecgutils.data.store.load_dataset`.
     bank : NoiseBank
     recipe : Recipe
         ``get_config(profile).lstm``, ``.cnn`` or ``.stream_denoiser`` (or a changed copy,
         :func:`ecgutils.config.with_changes`).
+    cfg : ProfileConfig or None
+        The profile; a denoiser needs nothing from it (the validation windows are in ``ds``).
+    progress : bool
+        Show a progress bar.
+    device : str, torch.device or None
+        Where to train; None: the CPU (:func:`ecgutils.models.runtime.pick_device`).
 
     Returns
     -------
@@ -49,4 +58,4 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: b
             yield x, c
 
     return fit(model, epoch, validation_batches(ds), loss, recipe.train, desc=f"training {recipe.name}",
-               progress=progress)
+               device=device, progress=progress)

@@ -2,7 +2,9 @@
 
 Nothing here decides by the clock: every epoch of the schedule runs (unless the user opts in to a time budget),
 and the epoch with the lowest loss on the fixed validation batches is kept, so the same code, seed and thread
-count give the same weights.
+count give the same weights. Training runs on the CPU with the recipe's threads unless the caller passes a
+``device`` (:func:`ecgutils.models.runtime.pick_device`); the device is reported in :class:`Fitted` and stored in
+the checkpoint.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
@@ -76,6 +78,10 @@ class Fitted:
         Its validation loss.
     complete : bool
         False when an opt-in time budget stopped the schedule early (not a reference run).
+    device : str
+        Where it was trained (``"cpu"``, ``"cuda"``).
+    tables : dict of str to pandas.DataFrame
+        What a trainer measured besides the loss (the detectors' threshold sweep: ``{"threshold": table}``).
     """
 
     model: nn.Module
@@ -83,6 +89,8 @@ class Fitted:
     epoch: int
     val_loss: float
     complete: bool
+    device: str = "cpu"
+    tables: dict = field(default_factory=dict)
 
 
 def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list, loss_fn: Callable,
@@ -102,6 +110,9 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
         Epochs, learning rate, threads, seed (and an opt-in time budget).
     desc : str
         Progress-bar label.
+    device : str, torch.device or None
+        Where to train; None (the default) is the CPU, whatever accelerator the machine has
+        (:func:`ecgutils.models.runtime.pick_device`).
 
     Returns
     -------
@@ -109,7 +120,7 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
     """
     with threads(cfg.threads):
         seed_everything(cfg.seed)
-        device = device or pick_device()
+        device = pick_device(device)
         model.to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
@@ -144,7 +155,7 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
             if val < best:
                 best, best_state, kept = val, averaged.state, 0  # epoch 0: the average
         model.load_state_dict(best_state)
-    return Fitted(model.cpu().eval(), history, kept, float(best), len(rows) == cfg.epochs)
+    return Fitted(model.cpu().eval(), history, kept, float(best), len(rows) == cfg.epochs, device=str(device))
 
 
 class AveragedWeights:

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from ecgutils.config import Recipe, TuneConfig
+from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.constants import FS
 from ecgutils.data.store import WindowStore
 from ecgutils.inference import classify_segments, peak_probability
 from ecgutils.training.losses import trimmed, weighted_bce
 from ecgutils.evaluation.metrics import score_detections
-from ecgutils.models.networks import build_model
+from ecgutils.models.registry import build_model
 from ecgutils.data.noise import NoiseBank
 from ecgutils.dsp.peaks import peaks_from_probability, reject_t_waves
-from ecgutils.evaluation.detection import in_span, noisy_record, scoring_span
+from ecgutils.evaluation.detection import in_span, noisy_record, records_signals, scoring_span
 from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
 from ecgutils.data.windows import cut_segments, peak_targets
 
@@ -40,12 +40,14 @@ def _validation_inputs(ds: WindowStore) -> list[np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------- classifier
-def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig | None, *,
+                     progress: bool = True, device=None) -> Fitted:
     """Train the GRU window classifier (R-peak in the central 0.25 s of a 0.5 s segment, or not).
 
     With ``loss["pos_weight"] == "balanced"`` the positive class weighs the negative/positive ratio of the
     training segments. After training, the threshold with the best F1 on the validation segments is set on the
-    model (:func:`best_f1_threshold`).
+    model (:func:`best_f1_threshold`). Arguments as :func:`ecgutils.training.denoiser.train_denoiser` (the
+    classifier needs nothing from ``cfg``).
     """
     model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
     ws = ds.train.windows
@@ -63,7 +65,7 @@ def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress:
     parts = [segments_of(x, vb, recipe.model) for x in _validation_inputs(ds)]
     vx, vy = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     fitted = fit(model, epoch, fixed_batches(vx, vy, 2048), weighted_bce(pos_weight), recipe.train,
-                 desc=f"training {recipe.name}", progress=progress)
+                 desc=f"training {recipe.name}", device=device, progress=progress)
     fitted.model.set_threshold(best_f1_threshold(vy, classify_segments(vx, fs=FS, checkpoint=fitted.model)))
     return fitted
 
@@ -76,8 +78,8 @@ def best_f1_threshold(labels: np.ndarray, prob: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------------------------- detector
-def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: dict, refs: dict,
-                   tune: TuneConfig = TuneConfig(), progress: bool = True) -> tuple[Fitted, pd.DataFrame]:
+def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, *, progress: bool = True,
+                   device=None) -> Fitted:
     """Train the GRU beat detector (per-frame "R-peak here" targets), then tune its threshold on validation records.
 
     Parameters
@@ -86,25 +88,34 @@ def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, signals: di
     bank : NoiseBank
     recipe : Recipe
         ``get_config(profile).detector``.
-    signals, refs : dict
-        The whole validation records and their reference beats (:func:`ecgutils.rpeak_scoring.records_signals`).
-    tune : TuneConfig
-        Thresholds and inputs the threshold is chosen on.
+    cfg : ProfileConfig
+        The profile: its validation records (``cfg.split.val``, read whole) and the threshold tuning (``cfg.tune``).
+    progress : bool
+    device : str, torch.device or None
+        Where to train; None: the CPU.
 
     Returns
     -------
-    fitted : Fitted
-        The model (its ``threshold`` set) and the loss history.
-    table : pandas.DataFrame
-        The threshold sweep (:func:`tune_threshold`).
+    Fitted
+        The model (its ``threshold`` set), the loss history, and ``tables["threshold"]`` the threshold sweep
+        (:func:`tune_threshold`).
     """
-    fitted = fit_detector(ds, bank, recipe, progress)
-    threshold, table = tune_threshold(fitted.model, signals, refs, bank, tune, seed=recipe.train.seed)
+    return fit_and_tune(ds, bank, recipe, cfg, tune_threshold, progress=progress, device=device)
+
+
+def fit_and_tune(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, tuner: Callable, *,
+                 progress: bool = True, device=None) -> Fitted:
+    """:func:`fit_detector`, then ``tuner(model, signals, refs, bank, tune, seed=)`` on the validation records
+    chooses the threshold, set on the model; the sweep is kept as ``tables["threshold"]``."""
+    signals, refs = records_signals(cfg.split.val)
+    fitted = fit_detector(ds, bank, recipe, progress=progress, device=device)
+    threshold, table = tuner(fitted.model, signals, refs, bank, cfg.tune, seed=recipe.train.seed)
     fitted.model.set_threshold(threshold)
-    return fitted, table
+    fitted.tables["threshold"] = table
+    return fitted
 
 
-def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True) -> Fitted:
+def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True, device=None) -> Fitted:
     """Train a frame-wise R-peak detector (offline or real-time) on noisy training windows; no threshold yet."""
     model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
     ws = ds.train.windows
@@ -121,7 +132,7 @@ def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: boo
     vy = np.concatenate([peak_targets(v.length, v.beat_lists(), frame)] * 3)
     loss = trimmed(weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
     return fit(model, epoch, fixed_batches(vx, vy, 64), loss, recipe.train, desc=f"training {recipe.name}",
-               progress=progress)
+               device=device, progress=progress)
 
 
 def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),

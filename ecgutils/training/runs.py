@@ -2,17 +2,22 @@
 
 Notebooks 02 and 03 call :func:`train_or_load`: it loads the model already trained for the same recipe and window
 build unless asked to retrain, so rerunning a notebook does not cost another training run. ``make weights`` runs
-this module as a script: full-profile training of the six models, then the checkpoints are copied into
-``ecgutils/weights/`` with ``MANIFEST.json`` (SHA-256, recipe, seed, profile, dataset, versions)::
+this module as a script: full-profile training of the models of the registry (:mod:`ecgutils.models.registry`,
+six today), then the checkpoints are copied into ``ecgutils/models/weights/`` with ``MANIFEST.json`` (SHA-256,
+recipe, seed, profile, dataset, versions)::
 
-    python -m ecgutils.runs --profile full --models lstm cnn          # one process per group, in parallel
-    python -m ecgutils.runs --profile full --models classifier detector
-    python -m ecgutils.runs --ship                                    # copy to ecgutils/weights + manifest
+    python -m ecgutils.training.runs --profile full --models lstm cnn          # one process per group, in parallel
+    python -m ecgutils.training.runs --profile full --models classifier detector
+    python -m ecgutils.training.runs --ship                                    # copy to the weights + manifest
+
+Training runs on the CPU with each recipe's thread count (reference runs); ``device=`` (``--device``) asks for
+another device, which the checkpoint records.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import shutil
@@ -24,45 +29,38 @@ import pandas as pd
 import torch
 
 from ecgutils import __version__
-from ecgutils.models import checkpoints
+from ecgutils.models import checkpoints, registry
 from ecgutils.data import store
 from ecgutils.io import paths
 from ecgutils.config import PROFILES, ProfileConfig, Recipe, get_config, with_lookahead
-from ecgutils.training.denoiser import train_denoiser
 from ecgutils.export import write_csv
 from ecgutils.io.fetch import sha256_file
 from ecgutils.io.files import atomic_path
 from ecgutils.data.noise import NoiseBank
-from ecgutils.evaluation.detection import records_signals
-from ecgutils.training.rpeak import train_classifier, train_detector
-from ecgutils.training.stream import train_stream_detector
+from ecgutils.training.loop import Fitted
 
-#: The notebook that trains each model.
-NOTEBOOK = {"lstm": "02_lstm_denoising.ipynb", "cnn": "02_lstm_denoising.ipynb",
-            "classifier": "03_gru_rpeak_detection.ipynb", "detector": "03_gru_rpeak_detection.ipynb",
-            "stream_denoiser": "05_real_time.ipynb", "stream_detector": "05_real_time.ipynb"}
+#: The notebook that trains each model, by role (a live view of the registry).
+NOTEBOOK = registry.NOTEBOOK
+
+
+def trainer(role: str):
+    """The trainer of ``role``: the registry's ``"module:function"``, imported now.
+
+    Every trainer is called as ``trainer(ds, bank, recipe, cfg, progress=..., device=...)`` and returns a
+    :class:`~ecgutils.training.loop.Fitted`.
+    """
+    module, _, name = registry.spec(role).trainer.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def train_role(role: str, recipe: Recipe, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
-               progress: bool = True):
-    """Train one model; returns ``(Fitted, extra tables)`` (the detector's threshold sweep)."""
-    if role in ("lstm", "cnn", "stream_denoiser"):
-        return train_denoiser(ds, bank, recipe, progress), {}
-    if role == "classifier":
-        return train_classifier(ds, bank, recipe, progress), {}
-    if role == "detector":
-        signals, refs = records_signals(cfg.split.val)
-        fitted, table = train_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
-        return fitted, {"threshold": table}
-    if role == "stream_detector":
-        signals, refs = records_signals(cfg.split.val)
-        fitted, table = train_stream_detector(ds, bank, recipe, signals, refs, cfg.tune, progress)
-        return fitted, {"threshold": table}
-    raise ValueError(f"unknown model {role!r}; valid options: {', '.join(NOTEBOOK)}")
+               progress: bool = True, device=None) -> Fitted:
+    """Train one model with its registered trainer; ``device`` None trains on the CPU."""
+    return trainer(role)(ds, bank, recipe, cfg, progress=progress, device=device)
 
 
 def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
-                  retrain: bool = False, progress: bool = True):
+                  retrain: bool = False, progress: bool = True, device=None):
     """The model of ``role`` for this profile: loaded when already trained with the same recipe and window build,
     else trained and saved (checkpoint in ``outputs/models/<profile>/``, history in ``outputs/csv/<profile>/``).
 
@@ -76,6 +74,9 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
         Default ``cfg.recipes()[role]``; a changed recipe (:func:`ecgutils.config.with_changes`) trains anew.
     retrain : bool
         Train even if a matching checkpoint exists.
+    progress : bool
+    device : str, torch.device or None
+        Where to train; None (the default): the CPU with the recipe's threads, the reference setting.
 
     Returns
     -------
@@ -83,6 +84,7 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
     history : pandas.DataFrame
         Loss per epoch.
     """
+    registry.spec(role)  # an unknown role: a ValueError listing the valid ones
     recipe = recipe or cfg.recipes()[role]
     ckpt = paths.outputs_dir("models", cfg.profile) / f"{recipe.name}.pt"
     hist_path = paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_history.csv"
@@ -91,11 +93,12 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
         if info.recipe == checkpoints._plain(recipe.to_dict()) and info.dataset == ds.path.name:
             print(f"loaded {ckpt} (trained earlier with this recipe; pass retrain=True to train again)")
             return checkpoints.load_model(ckpt), pd.read_csv(hist_path)
-    fitted, tables = train_role(role, recipe, ds, bank, cfg, progress)
+    fitted = train_role(role, recipe, ds, bank, cfg, progress, device)
     checkpoints.save_checkpoint(ckpt, fitted.model, recipe.kind, profile=cfg.profile, dataset=ds.path.name,
-                                recipe=recipe.to_dict(), epoch=fitted.epoch, val_loss=fitted.val_loss)
+                                recipe=recipe.to_dict(), epoch=fitted.epoch, val_loss=fitted.val_loss,
+                                device=fitted.device)
     write_csv(fitted.history, hist_path, index=False)
-    for name, table in tables.items():
+    for name, table in fitted.tables.items():
         write_csv(table, paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_{name}.csv", index=False)
     note = "" if fitted.complete else " (stopped by the time budget: not a reference run)"
     print(f"saved {ckpt}: epoch {fitted.epoch} of {recipe.train.epochs}, validation loss {fitted.val_loss:.4g}{note}")
@@ -103,12 +106,13 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
 
 
 def ship(profile: str = "full") -> Path:
-    """Copy the profile's four checkpoints into ``ecgutils/weights/`` and write ``MANIFEST.json``."""
+    """Copy the profile's checkpoint of every registered model into ``ecgutils/models/weights/`` and write
+    ``MANIFEST.json``."""
     src = paths.outputs_dir("models", profile)
     out = checkpoints.weights_dir()
     out.mkdir(parents=True, exist_ok=True)
     entries = {}
-    for role, name in checkpoints.ROLES.items():
+    for role, name in registry.ROLES.items():
         info = checkpoints.read_checkpoint(src / f"{name}.pt")
         if info.profile != "full":
             raise ValueError(f"{src / name}.pt was trained in the {info.profile!r} profile; only full-profile "
@@ -130,9 +134,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="full", choices=PROFILES)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", nargs="*", default=[], choices=list(NOTEBOOK))
+    parser.add_argument("--models", nargs="*", default=[], choices=list(registry.REGISTRY))
     parser.add_argument("--lookaheads", nargs="*", type=float, default=None,
                         help="real-time models only: train these look-aheads (s) instead of the reference one")
+    parser.add_argument("--device", default=None,
+                        help="train on this device (cuda, mps, auto); default the CPU, as the reference runs")
     parser.add_argument("--ship", action="store_true", help="copy the full-profile models into ecgutils/weights")
     args = parser.parse_args(argv)
     cfg = get_config(args.profile, args.seed)
@@ -144,7 +150,7 @@ def main(argv=None) -> int:
             recipes = [with_lookahead(base, s) for s in args.lookaheads] if args.lookaheads else [base]
             for recipe in recipes:
                 t0 = time.time()
-                train_or_load(role, ds, bank, cfg, recipe=recipe, retrain=True)
+                train_or_load(role, ds, bank, cfg, recipe=recipe, retrain=True, device=args.device)
                 print(f"{recipe.name}: {(time.time() - t0) / 60:.1f} min", flush=True)
     if args.ship:
         print(f"reference weights written to {ship(args.profile)}")
