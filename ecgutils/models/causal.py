@@ -27,6 +27,7 @@ from scipy import signal as sps
 from torch import nn
 
 from ecgutils.constants import FS
+from ecgutils.models.networks import Thresholded
 
 #: Time constant of the running mean and mean square, s.
 NORM_TAU_S = 3.0
@@ -170,7 +171,7 @@ class _CausalRNN(nn.Module):
         return x.detach().cpu().numpy().reshape(x.shape[0], -1, self.frame)
 
 
-class CausalGRUDetector(_CausalRNN):
+class CausalGRUDetector(Thresholded, _CausalRNN):
     """Unidirectional GRU that scores each frame for "an R-peak is here", ``lookahead_s`` after the frame.
 
     Parameters
@@ -195,12 +196,6 @@ class CausalGRUDetector(_CausalRNN):
         super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs)
         self.config["threshold"] = self.threshold = float(threshold)
         self.out = nn.Linear(self.head_inputs, 1)
-
-    def set_threshold(self, threshold: float) -> None:
-        """Set the decision threshold on the probability (tuned on validation records after training)."""
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"threshold must lie between 0 and 1, got {threshold}")
-        self.threshold = self.config["threshold"] = float(threshold)
 
     def step(self, frames: np.ndarray, state: CausalState | None = None):
         """Streaming: logits of new frames (batch, n_frames), each about the frame ``lookahead`` earlier."""
