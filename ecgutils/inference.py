@@ -94,7 +94,7 @@ def overlap_apply(x: np.ndarray, fn, length: int, overlap: int, batch_size: int 
 
 
 def _at_model_rate(x: np.ndarray, fs: float, model) -> np.ndarray:
-    return x if fs == model.fs else resample(x, fs, model.fs).astype(np.float32)
+    return x if fs == model.fs else resample(x, fs_in=fs, fs_out=model.fs).astype(np.float32)
 
 
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
@@ -102,7 +102,7 @@ def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
 
 
 def _back_to(y: np.ndarray, model_fs: float, fs: float, n: int) -> np.ndarray:
-    return (y if fs == model_fs else _fit_length(resample(y, model_fs, fs), n)).astype(np.float32)
+    return (y if fs == model_fs else _fit_length(resample(y, fs_in=model_fs, fs_out=fs), n)).astype(np.float32)
 
 
 def _model_windows(model, x: np.ndarray, fn) -> np.ndarray:
@@ -132,7 +132,7 @@ def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.n
     x = check_signal(signal, fs)
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
-        return filters.ecg_clean(x, fs, method)
+        return filters.ecg_clean(x, fs=fs, method=method)
     model = checkpoints.resolve(method, checkpoint)
     y = _model_windows(model, _at_model_rate(x, fs, model), lambda b: predict(model, b))
     return _back_to(y, model.fs, fs, len(x))
@@ -159,11 +159,11 @@ def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None
         raise ValueError(f"expected finite windows of shape (n_windows, n_samples), got {x.shape}")
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
-        return filters.ecg_clean(x, fs, method)
+        return filters.ecg_clean(x, fs=fs, method=method)
     model = checkpoints.resolve(method, checkpoint)
     if fs != model.fs:
         raise ValueError(f"the {method} model works at {model.fs} Hz, the windows are at {fs} Hz: resample them "
-                         "(ecgutils.data.resample), or use denoise() on the whole signal")
+                         "(ecgutils.dsp.resampling.resample), or use denoise() on the whole signal")
     return predict(model, x).astype(np.float32)
 
 
@@ -217,13 +217,13 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     if np.ptp(x) < 1e-6:
         return np.zeros(0, dtype=np.int64)
     if method == "xqrs":
-        return peaks.xqrs_detect(x, fs)
+        return peaks.xqrs_detect(x, fs=fs)
     model = checkpoints.resolve("detector", checkpoint)
     xm = _at_model_rate(x, fs, model)
-    found = peaks.peaks_from_probability(_probability_at_model_rate(xm, model), model.fs,
-                                         model.threshold if threshold is None else threshold)
+    found = peaks.peaks_from_probability(_probability_at_model_rate(xm, model), fs=model.fs,
+                                         threshold=model.threshold if threshold is None else threshold)
     if t_wave_check:
-        found = peaks.reject_t_waves(xm, found, model.fs)
+        found = peaks.reject_t_waves(xm, found, fs=model.fs)
     if fs != model.fs:
         found = np.round(found * fs / model.fs).astype(np.int64)
     return np.unique(found[(found >= 0) & (found < len(x))])
@@ -255,5 +255,6 @@ def classify_segments(segments, *, fs: float, checkpoint=None) -> np.ndarray:
     if not np.all(np.isfinite(seg)):
         raise ValueError("the segments hold NaN or infinite samples: fill or drop them first")
     if fs != model.fs:
-        seg = np.stack([_fit_length(resample(s, fs, model.fs), model.input_length) for s in seg]).astype(np.float32)
+        seg = np.stack([_fit_length(resample(s, fs_in=fs, fs_out=model.fs), model.input_length)
+                        for s in seg]).astype(np.float32)
     return expit(predict(model, seg, batch_size=2048)).astype(np.float32)

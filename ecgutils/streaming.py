@@ -58,7 +58,7 @@ class _Blocks:
 
     def __init__(self, model, fs: float):
         self.model, self.fs = model, float(fs)
-        self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs, model.fs)
+        self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs_in=fs, fs_out=model.fs)
         self.size = BLOCK_FRAMES * model.frame
         self.pending = np.zeros(0, dtype=np.float32)
         self.state = None
@@ -131,7 +131,7 @@ class StreamingDetector:
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one at sample 0."""
         self._blocks = _Blocks(self.model, self.fs)
-        self._picker = CausalPicker(self.model.frame, self.model.fs, self.threshold)
+        self._picker = CausalPicker(self.model.frame, fs=self.model.fs, threshold=self.threshold)
         self._frames_out = 0  # network outputs so far (the first `lookahead` are about frames before the start)
 
     @property
@@ -185,7 +185,7 @@ class StreamingDenoiser:
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one."""
         self._blocks = _Blocks(self.model, self.fs)
-        self._back = None if self._blocks.resampler is None else StreamResampler(self.model.fs, self.fs)
+        self._back = None if self._blocks.resampler is None else StreamResampler(fs_in=self.model.fs, fs_out=self.fs)
         self._waiting = np.zeros((0, self.model.frame), dtype=np.float32)  # input frames awaiting their correction
         self._frames_out = 0
         self._model_out = 0  # samples at the model's rate given out
@@ -278,6 +278,6 @@ def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, sig
 
     ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`StreamingDetector` applies it.
     """
-    picker = CausalPicker(model.frame, model.fs, threshold, t_wave_check=signal is not None)
+    picker = CausalPicker(model.frame, fs=model.fs, threshold=threshold, t_wave_check=signal is not None)
     found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]), signal)
     return np.round(np.asarray(found)).astype(np.int64)

@@ -49,7 +49,7 @@ def test_band_pass_on_a_window_matches_filtering_the_whole_record():
 
     sig, _ = synthetic_ecg(360 * 60)
     windows = sig[:21600].reshape(6, 3600)
-    whole = filters.ecg_bandpass(sig, 360)[:21600].reshape(6, 3600)
+    whole = filters.ecg_bandpass(sig, fs=360)[:21600].reshape(6, 3600)
     per_window = inference.denoise_windows(windows.astype(np.float32), fs=360, method="bandpass")
     # mirrored padding of 3 s: the windows' ends settle as in the whole record (scipy's default padding: 26 dB)
     assert metrics.snr_db(whole, per_window).mean() > 30

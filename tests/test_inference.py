@@ -124,7 +124,7 @@ def test_classify_segments_checks_the_segment_length():
         inference.classify_segments(np.zeros((3, 180)), fs=250, checkpoint=m)
     # 0.5 s at 250 Hz is accepted and resampled: the same segments give about the same answer
     seg = np.stack([synthetic_ecg(720)[0][s:s + 180] for s in (100, 300)])
-    seg250 = np.stack([resample(s, 360, 250) for s in seg])
+    seg250 = np.stack([resample(s, fs_in=360, fs_out=250) for s in seg])
     np.testing.assert_allclose(inference.classify_segments(seg250, fs=250, checkpoint=m),
                                inference.classify_segments(seg, fs=360, checkpoint=m), atol=0.05)
 
@@ -141,25 +141,25 @@ def test_t_wave_rule_drops_t_waves_and_keeps_close_sharp_beats():
     beats = np.arange(fs // 2, len(t) - fs // 2, fs)
     for b in beats:
         x += np.exp(-0.5 * ((t - b / fs) / 0.01) ** 2) + 0.4 * np.exp(-0.5 * ((t - b / fs - 0.25) / 0.05) ** 2)
-    np.testing.assert_array_equal(peaks.reject_t_waves(x, np.sort(np.concatenate([beats, beats + 90])), fs), beats)
+    np.testing.assert_array_equal(peaks.reject_t_waves(x, np.sort(np.concatenate([beats, beats + 90])), fs=fs), beats)
     # a second sharp beat 300 ms after the first (a couplet) is a beat, not a T wave
     x2 = x + np.exp(-0.5 * ((np.arange(len(x)) - (beats[3] + 108)) / 3.6) ** 2)
-    kept = peaks.reject_t_waves(x2, np.sort(np.append(beats, beats[3] + 108)), fs)
+    kept = peaks.reject_t_waves(x2, np.sort(np.append(beats, beats[3] + 108)), fs=fs)
     assert beats[3] + 108 in kept and len(kept) == len(beats) + 1
     # outside the 360 ms window nothing is judged by its slope
     late = np.sort(np.concatenate([beats, beats + 150]))
-    np.testing.assert_array_equal(peaks.reject_t_waves(x, late, fs), late)
+    np.testing.assert_array_equal(peaks.reject_t_waves(x, late, fs=fs), late)
 
 
 def test_peak_picking_threshold_refractory_period_and_plateau_centre():
     prob = np.zeros(3600)
     for c, h in [(500, 0.9), (560, 0.8), (1500, 0.4), (2000, 0.95)]:  # 560 is 167 ms after 500
         prob += h * np.exp(-0.5 * ((np.arange(3600) - c) / 4.0) ** 2)
-    np.testing.assert_array_equal(peaks.peaks_from_probability(prob, 360, 0.5), [500, 2000])
+    np.testing.assert_array_equal(peaks.peaks_from_probability(prob, fs=360, threshold=0.5), [500, 2000])
     plateau = np.zeros(3600)
     plateau[2000:2024] = [0.9] * 8 + [0.95] * 8 + [0.97] * 8  # highest frame a neighbour: the pick moves to the centre
-    assert abs(peaks.peaks_from_probability(plateau, 360, 0.5)[0] - 2012) <= 2
-    assert peaks.peaks_from_probability(plateau, 360, 0.5, refine_s=0)[0] >= 2016
+    assert abs(peaks.peaks_from_probability(plateau, fs=360, threshold=0.5)[0] - 2012) <= 2
+    assert peaks.peaks_from_probability(plateau, fs=360, threshold=0.5, refine_s=0)[0] >= 2016
 
 
 # --------------------------------------------------------------------------------------------- shipped weights
@@ -173,7 +173,7 @@ def test_shipped_weights_work_out_of_the_box(fs, mirror):
     _shipped()
     rec = read_record("100", mirror=mirror)
     sig = rec.signal[: 60 * 360]
-    x = sig if fs == 360 else resample(sig, 360, fs).astype(np.float32)
+    x = sig if fs == 360 else resample(sig, fs_in=360, fs_out=fs).astype(np.float32)
     y = inference.denoise(x, fs=fs)
     assert y.shape == x.shape and np.corrcoef(x, y)[0, 1] > 0.9
     found = inference.detect_r_peaks(x, fs=fs)

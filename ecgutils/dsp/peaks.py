@@ -16,7 +16,7 @@ from ecgutils.dsp.filters import ecg_bandpass
 #: Shortest distance between two R-peaks, s (refractory period).
 REFRACTORY_S = 0.2
 #: Half-width of the neighbourhood whose probability-weighted centre replaces each picked maximum, s (33 ms).
-REFINE_S = 12 / 360
+REFINE_S = 1 / 30
 #: Pan and Tompkins' T-wave rule: a detection this soon after the previous beat (s) whose steepest slope is below
 #: this fraction of that beat's is a T wave.
 T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
@@ -24,7 +24,7 @@ T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
 PICK_WAIT_FRAMES = 2
 
 
-def peaks_from_probability(prob: np.ndarray, fs: float, threshold: float = 0.5, refine_s: float = REFINE_S
+def peaks_from_probability(prob: np.ndarray, *, fs: float, threshold: float = 0.5, refine_s: float = REFINE_S
                            ) -> np.ndarray:
     """Peak picking: local maxima of ``prob`` above ``threshold`` at least 200 ms apart.
 
@@ -44,6 +44,13 @@ def peaks_from_probability(prob: np.ndarray, fs: float, threshold: float = 0.5, 
     -------
     ndarray of int64
         Sorted, unique sample indices at ``fs``.
+
+    Examples
+    --------
+    >>> prob = np.zeros(1000)
+    >>> prob[[200, 201, 202, 600]] = [0.6, 0.9, 0.6, 0.8]
+    >>> peaks_from_probability(prob, fs=360)
+    array([201, 600])
     """
     prob = np.asarray(prob, dtype=np.float64)
     peaks, _ = sps.find_peaks(prob, height=threshold, distance=max(1, int(REFRACTORY_S * fs)))
@@ -57,7 +64,7 @@ def peaks_from_probability(prob: np.ndarray, fs: float, threshold: float = 0.5, 
     return np.unique(peaks.astype(np.int64))
 
 
-def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, fs: float, window_s: float = T_WAVE_WINDOW_S,
+def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, *, fs: float, window_s: float = T_WAVE_WINDOW_S,
                    slope_ratio: float = T_WAVE_SLOPE_RATIO) -> np.ndarray:
     """Drop detections that are T waves, by Pan and Tompkins' rule (IEEE Trans. Biomed. Eng. 32(3), 1985).
 
@@ -86,7 +93,7 @@ def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, fs: float, window_s: f
     peaks = np.asarray(peaks, dtype=np.int64)
     if len(peaks) < 2:
         return peaks
-    qrs = ecg_bandpass(signal, fs, 5.0, 15.0, order=2)
+    qrs = ecg_bandpass(signal, fs=fs, low_hz=5.0, high_hz=15.0, order=2)
     slope = np.abs(np.diff(qrs, prepend=qrs[:1]))
     half = round(0.05 * fs)
     idx = np.clip(peaks[:, None] + np.arange(-half, half + 1), 0, len(slope) - 1)
@@ -100,8 +107,15 @@ def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, fs: float, window_s: f
     return peaks[keep]
 
 
-def xqrs_detect(signal: np.ndarray, fs: float) -> np.ndarray:
+def xqrs_detect(signal: np.ndarray, *, fs: float) -> np.ndarray:
     """wfdb's XQRS detector (:func:`wfdb.processing.xqrs_detect`), quietly.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples,)
+        mV.
+    fs : float
+        Sampling rate, Hz.
 
     Returns
     -------
@@ -125,7 +139,7 @@ class CausalSlope:
         Sampling rate, Hz.
     """
 
-    def __init__(self, fs: float):
+    def __init__(self, *, fs: float):
         self.sos = sps.butter(2, [5.0, 15.0], btype="bandpass", fs=fs, output="sos")
         #: The filter's group delay at 10 Hz, samples: a QRS's steepest slope comes this much after the QRS.
         self.delay = int(round(float(sps.group_delay(sps.sos2tf(self.sos), w=[10.0], fs=fs)[1][0])))
@@ -165,14 +179,14 @@ class CausalPicker:
     t_wave_check : bool
     """
 
-    def __init__(self, frame: int, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES,
+    def __init__(self, frame: int, *, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES,
                  t_wave_check: bool = True):
         self.frame, self.fs, self.threshold, self.wait = frame, fs, float(threshold), wait
         self.refractory = REFRACTORY_S * fs  # model samples
         self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on
         self.first = 0  # the next frame to decide
         self.last, self.last_slope = -np.inf, np.inf  # the last beat: position (model samples), steepest slope
-        self.slope = CausalSlope(fs) if t_wave_check else None
+        self.slope = CausalSlope(fs=fs) if t_wave_check else None
         self.slopes, self.slopes_from = np.zeros(0), 0  # slope of the samples from index slopes_from on
 
     def _steepest(self, pos: float) -> float:

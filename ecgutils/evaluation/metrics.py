@@ -94,7 +94,7 @@ def baseline_share_db(x: np.ndarray, fs: float = 360.0, cutoff_hz: float = 0.5) 
         dB: 0 means all of the window's power is below the cut-off, -20 one percent of it.
     """
     c = _centre(np.atleast_2d(x))
-    b = ecg_baseline(c, fs, cutoff_hz).astype(np.float64)
+    b = ecg_baseline(c, fs=fs, cutoff_hz=cutoff_hz).astype(np.float64)
     with np.errstate(divide="ignore"):
         return 10 * np.log10(np.sum(b**2, -1) / np.sum(c**2, -1))
 

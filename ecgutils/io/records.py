@@ -118,7 +118,7 @@ def read_record(
     fs0 = float(rec.fs)
     if fs0 != FS:
         warnings.warn(f"{path.name}: resampled from {fs0:g} Hz to {FS} Hz", stacklevel=2)
-        sig = resample(sig, fs0, FS)
+        sig = resample(sig, fs_in=fs0, fs_out=FS)
         beats = np.round(beats * FS / fs0).astype(np.int64)
         keep = beats < len(sig)
         beats, symbols = beats[keep], symbols[keep]
