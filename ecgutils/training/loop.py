@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ecgutils.config import NoiseConfig, TrainConfig
 from ecgutils.data.noise import NoiseBank, random_noise
@@ -109,7 +108,8 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
     cfg : TrainConfig
         Epochs, learning rate, threads, seed (and an opt-in time budget).
     desc : str
-        Progress-bar label.
+        Label of the printed progress: one line per epoch (train and validation loss), which stays in an
+        executed notebook.
     device : str, torch.device or None
         Where to train; None (the default) is the CPU, whatever accelerator the machine has
         (:func:`ecgutils.models.runtime.pick_device`).
@@ -126,8 +126,7 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
         rows, best, best_state, t_start = [], math.inf, None, time.time()
         averaged = AveragedWeights(cfg.epochs - cfg.average_last + 1) if cfg.average_last else None
-        bar = tqdm(range(1, cfg.epochs + 1), desc=desc, disable=not progress)
-        for epoch in bar:
+        for epoch in range(1, cfg.epochs + 1):
             t0 = time.time()
             train_loss = _train_epoch(model, train_epoch(), loss_fn, opt, cfg.grad_clip, device)
             lr = opt.param_groups[0]["lr"]
@@ -140,7 +139,9 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
                 best, best_state = val, copy.deepcopy(model.state_dict())
             rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val, "seconds": time.time() - t0,
                          "lr": lr, "best": improved})
-            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val:.4g}", best=f"{best:.4g}")
+            if progress:
+                print(f"{desc}: epoch {epoch}/{cfg.epochs}, train loss {train_loss:.4g}, validation loss {val:.4g}"
+                      f"{' (best so far)' if improved else ''}, {rows[-1]['seconds']:.1f} s", flush=True)
             if cfg.max_minutes is not None and time.time() - t_start > 60 * cfg.max_minutes and epoch < cfg.epochs:
                 print(f"stopped after epoch {epoch} of {cfg.epochs}: the opt-in time budget of {cfg.max_minutes} min "
                       "was reached. This model depends on the machine's speed: it is not a reference run.")
