@@ -4,7 +4,8 @@
 # More:
 #   make bench              scores the shipped reference weights (MODELS=quick|full: your trained models instead)
 #   make weights            retrains the shipped reference weights (full profile, about an hour on 2 cores)
-#   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/
+#   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/, even
+#                           when a cell fails (its error shows in the HTML); ONLY=02 (or ONLY="02 03") hands in some
 SHELL   := /bin/bash
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -25,7 +26,7 @@ bench: install
 
 handin: install
 	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
-	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE)
+	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
 
 # Two training processes of one thread each (the denoisers; the R-peak models, offline and real-time), then the copy
 # into ecgutils/models/weights/.

@@ -1,12 +1,15 @@
 """Hand-in: execute the numbered notebooks and write each as HTML (figures embedded) with a header that says who
 ran it, with which profile, seed and versions.
 
-Usage (``make handin NAME="Ada Lovelace"``)::
+Usage (``make handin NAME="Ada Lovelace"``, ``make handin NAME="Ada Lovelace" ONLY=02``)::
 
-    python -m ecgutils.handin --name "Ada Lovelace"                  # quick profile
-    python -m ecgutils.handin --name "Ada Lovelace" --profile full
+    python -m ecgutils.notebook.handin --name "Ada Lovelace"                  # quick profile
+    python -m ecgutils.notebook.handin --name "Ada Lovelace" --profile full
+    python -m ecgutils.notebook.handin --name "Ada Lovelace" --only 02 03
 
 Writes ``outputs/handin/<profile>/NN_name.ipynb`` (executed) and ``NN_name.html`` for every numbered notebook.
+A cell that raises does not stop the hand-in: every cell of every notebook runs, and a failing cell shows its error
+in the HTML (as ``nbconvert --allow-errors`` does); the command then names the notebooks with errors and exits 1.
 The worked solutions (``notebooks/solutions/``) are never part of a hand-in.
 """
 
@@ -33,9 +36,9 @@ def header_cell(name: str, profile: str, seed: int) -> nbformat.NotebookNode:
     lines = [f"**Handed in by:** {name}", f"**Run:** {dt.datetime.now():%Y-%m-%d %H:%M}, profile `{profile}`, "
              f"seed {seed}", f"**Versions:** Python {platform.python_version()}, ecgutils {__version__}, "
              f"torch {torch.__version__}"]
-    if profile == "quick":
-        lines.append("*Quick profile: a few records and 3 epochs per model; the notebooks show the reference "
-                     "(full-profile) figures beside this run's.*")
+    if profile != "full":
+        lines.append(f"*{profile.capitalize()} profile: a few records and epochs per model; the notebooks show the "
+                     "reference (full-profile) figures beside this run's.*")
     return nbformat.v4.new_markdown_cell("  \n".join(lines))
 
 
@@ -50,12 +53,28 @@ def to_html(executed: Path, name: str, profile: str, seed: int) -> Path:
     return html
 
 
-def handin(name: str, profile: str = "quick", seed: int = 0, only=None) -> list[Path]:
-    """Execute the notebooks and write the hand-in files; returns the HTML files."""
+def failed_cells(executed: Path) -> list[int]:
+    """Indices of the cells of an executed notebook that hold an error output."""
+    nb = nbformat.read(executed, as_version=4)
+    return [i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+
+
+def handin(name: str, profile: str = "quick", seed: int = 0, only=None, folder=None, out_dir=None) -> list[Path]:
+    """Execute the notebooks (every cell, errors kept) and write one HTML file per notebook; returns them.
+
+    Parameters
+    ----------
+    name : str
+        Who hands in (shown at the top of every notebook).
+    profile, seed, only, folder :
+        As :func:`ecgutils.notebook.pipeline.run_notebooks`.
+    out_dir : path, optional
+        Default ``outputs/handin/<profile>``.
+    """
     if not name.strip():
         raise ValueError('say who hands in: make handin NAME="Your Name" (or --name)')
-    out = paths.outputs_dir("handin", profile)
-    executed = run_notebooks(profile, only=only, seed=seed, out_dir=out)
+    out = Path(out_dir) if out_dir is not None else paths.outputs_dir("handin", profile)
+    executed = run_notebooks(profile, only=only, seed=seed, folder=folder, out_dir=out, allow_errors=True)
     return [to_html(p, name, profile, seed) for p in executed]
 
 
@@ -72,7 +91,12 @@ def main(argv=None) -> int:
         print(f"\nSTOPPED: {exc}", file=sys.stderr)
         return 1
     print("hand-in written:\n" + "\n".join(f"  {f}" for f in files))
-    return 0
+    broken = {f.name: failed_cells(f.with_suffix(".ipynb")) for f in files}
+    broken = {k: v for k, v in broken.items() if v}
+    for html, cells in broken.items():
+        print(f"  {html}: cells {cells} raised an error (shown in the HTML); fix them and hand in again",
+              file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
