@@ -16,18 +16,99 @@ from torch.nn import functional as F
 from ecgutils.constants import FS
 
 
-def _standardise(x: torch.Tensor, eps: float = 1e-3):
+def standardise(x: torch.Tensor, eps: float = 1e-3):
+    """Each window minus its mean, divided by its standard deviation (floored at ``eps`` mV).
+
+    Parameters
+    ----------
+    x : tensor, shape (batch, n_samples)
+        mV.
+    eps : float
+        Smallest standard deviation, mV (a flat window is not blown up into noise).
+
+    Returns
+    -------
+    z : tensor, shape (batch, n_samples)
+        Unitless: mean 0, standard deviation 1 per window.
+    mean, std : tensor, shape (batch, 1)
+        mV: ``x == z * std + mean``.
+
+    Examples
+    --------
+    >>> z, m, s = standardise(torch.tensor([[1.0, 2.0, 3.0]]))
+    >>> z.numpy().round(3), float(m), float(s)
+    (array([[-1.,  0.,  1.]], dtype=float32), 2.0, 1.0)
+    """
     m = x.mean(dim=-1, keepdim=True)
     s = x.std(dim=-1, keepdim=True).clamp_min(eps)
     return (x - m) / s, m, s
 
 
-def _frames(x: torch.Tensor, frame: int) -> tuple[torch.Tensor, int]:
-    """(B, L) -> (B, ceil(L / frame), frame), padding the end by reflection; returns the padding."""
+def to_frames(x: torch.Tensor, frame: int) -> tuple[torch.Tensor, int]:
+    """Cut windows into frames of ``frame`` samples, one recurrent step each.
+
+    Parameters
+    ----------
+    x : tensor, shape (batch, n_samples)
+    frame : int
+        Samples per frame.
+
+    Returns
+    -------
+    frames : tensor, shape (batch, ceil(n_samples / frame), frame)
+        The end padded by reflection when ``n_samples`` is not a multiple of ``frame``.
+    pad : int
+        Samples of padding added (to cut from the output).
+
+    Examples
+    --------
+    >>> f, pad = to_frames(torch.arange(10.0)[None], 4)
+    >>> tuple(f.shape), pad
+    ((1, 3, 4), 2)
+    """
     pad = (-x.shape[-1]) % frame
     if pad:
         x = F.pad(x[:, None], (0, pad), mode="reflect")[:, 0]
     return x.reshape(x.shape[0], -1, frame), pad
+
+
+def gru_step(x: torch.Tensor, h: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor,
+             bias_ih: torch.Tensor, bias_hh: torch.Tensor) -> torch.Tensor:
+    r"""One GRU step in PyTorch's convention (:class:`torch.nn.GRU`): gates ordered r, z, n.
+
+    .. math::
+        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}), \quad
+        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}), \\
+        n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})), \quad h' = (1 - z) \odot n + z \odot h.
+
+    Parameters
+    ----------
+    x : tensor, shape (batch, n_inputs)
+    h : tensor, shape (batch, hidden)
+        The previous state.
+    weight_ih, weight_hh : tensor, shape (3 * hidden, n_inputs) and (3 * hidden, hidden)
+        The rows of r, z and n stacked, as ``nn.GRU.weight_ih_l0`` and ``weight_hh_l0`` hold them.
+    bias_ih, bias_hh : tensor, shape (3 * hidden,)
+
+    Returns
+    -------
+    tensor, shape (batch, hidden)
+        The new state :math:`h'`.
+
+    Examples
+    --------
+    >>> gru = nn.GRU(3, 2)
+    >>> x, h = torch.randn(1, 3), torch.randn(1, 2)
+    >>> mine = gru_step(x, h, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+    >>> torch.allclose(mine, gru(x[None], h[None])[1][0], atol=1e-6)
+    True
+    """
+    xr, xz, xn = (x @ weight_ih.T + bias_ih).chunk(3, dim=-1)
+    hr, hz, hn = (h @ weight_hh.T + bias_hh).chunk(3, dim=-1)
+    r = torch.sigmoid(xr + hr)
+    z = torch.sigmoid(xz + hz)
+    n = torch.tanh(xn + r * hn)
+    return (1 - z) * n + z * h
 
 
 class LSTMDenoiser(nn.Module):
@@ -71,8 +152,8 @@ class LSTMDenoiser(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
-        z, m, s = _standardise(x)
-        f, _ = _frames(z, self.frame)
+        z, m, s = standardise(x)
+        f, _ = to_frames(z, self.frame)
         h, _ = self.lstm(torch.tanh(self.inp(f)))
         y = self.out(h)
         if self.gate is not None:
@@ -115,8 +196,8 @@ class CNNDenoiser(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
-        z, m, s = _standardise(x)
-        h, pad = _frames(z, self.factor)
+        z, m, s = standardise(x)
+        h, pad = to_frames(z, self.factor)
         h = h.reshape(x.shape[0], 1, -1)
         skips = [h]
         for stage in self.down:
@@ -158,10 +239,10 @@ class _GRUEncoder(Thresholded, nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_samples) mV -> GRU states (batch, n_frames, hidden * directions)."""
-        z, _, _ = _standardise(x)
+        z, _, _ = standardise(x)
         d = torch.diff(z, dim=-1, prepend=z[:, :1])  # slope: QRS complexes are the steepest part of the beat
-        f, _ = _frames(z, self.frame)
-        g, _ = _frames(d, self.frame)
+        f, _ = to_frames(z, self.frame)
+        g, _ = to_frames(d, self.frame)
         h, _ = self.gru(torch.tanh(self.inp(torch.cat([f, g], dim=-1))))
         return h
 

@@ -93,7 +93,8 @@ class Fitted:
 
 
 def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list, loss_fn: Callable,
-        cfg: TrainConfig, desc: str = "training", device=None, progress: bool = True) -> Fitted:
+        cfg: TrainConfig, desc: str = "training", device=None, progress: bool = True,
+        epoch_fn: Callable | None = None) -> Fitted:
     """Train for ``cfg.epochs`` epochs and keep the epoch with the lowest validation loss.
 
     Parameters
@@ -113,6 +114,9 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
     device : str, torch.device or None
         Where to train; None (the default) is the CPU, whatever accelerator the machine has
         (:func:`ecgutils.models.runtime.pick_device`).
+    epoch_fn : callable, optional
+        One pass over the training batches, called as :func:`train_one_epoch` (the default) is; a notebook passes
+        its own to train with it.
 
     Returns
     -------
@@ -126,9 +130,10 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
         rows, best, best_state, t_start = [], math.inf, None, time.time()
         averaged = AveragedWeights(cfg.epochs - cfg.average_last + 1) if cfg.average_last else None
+        epoch_fn = epoch_fn or train_one_epoch
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.time()
-            train_loss = _train_epoch(model, train_epoch(), loss_fn, opt, cfg.grad_clip, device)
+            train_loss = epoch_fn(model, train_epoch(), loss_fn, opt, cfg.grad_clip, device)
             lr = opt.param_groups[0]["lr"]
             sched.step()
             val = evaluate_loss(model, val_batches, loss_fn, device)
@@ -178,16 +183,36 @@ class AveragedWeights:
                 self.state[k] += (v - self.state[k]) / self.count
 
 
-def _train_epoch(model, batches, loss_fn, opt, grad_clip, device) -> float:
+def train_one_epoch(model: nn.Module, batches: Iterable, loss_fn: Callable, opt: torch.optim.Optimizer,
+                    grad_clip: float, device) -> float:
+    """One pass over the training batches: forward, loss, backward, clipped gradient step.
+
+    Parameters
+    ----------
+    model : nn.Module
+    batches : iterable of (inputs, targets)
+        Numpy batches (:func:`noisy_batches`: fresh noise drawn for every batch).
+    loss_fn : callable
+        ``loss_fn(output, targets, inputs)`` on tensors.
+    opt : torch.optim.Optimizer
+    grad_clip : float
+        Largest gradient norm.
+    device : torch.device
+
+    Returns
+    -------
+    float
+        The mean training loss over the windows of the epoch.
+    """
     model.train()
     total, count = 0.0, 0
     for x, y in batches:
-        xt, yt = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
-        loss = loss_fn(model(xt), yt, xt)
+        x, y = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
+        loss = loss_fn(model(x), y, x)  # forward, then the loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # the gradients
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        opt.step()
+        opt.step()  # one AdamW step
         total += loss.item() * len(x)
         count += len(x)
     return total / max(count, 1)

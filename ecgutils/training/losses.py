@@ -35,20 +35,51 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
     """
     if kind not in DENOISING_LOSSES:
         raise ValueError(f"unknown loss {kind!r}; valid options: {', '.join(DENOISING_LOSSES)}")
+    if kind == "mse_scaled":
+        return scaled_mse
     ceiling = 10 ** (-ceiling_db / 10)
 
     def loss(y: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        y = y - y.mean(-1, keepdim=True)
-        c = c - c.mean(-1, keepdim=True)
-        err = torch.mean((y - c) ** 2, dim=-1)
+        err = window_mse(y, c)
         if kind == "mse":
             return err.mean()
-        if kind == "mse_scaled":
-            return (err / x.var(dim=-1).clamp_min(1e-6)).mean()
+        c = c - c.mean(-1, keepdim=True)
         noise = torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1)
         return (err / (noise + ceiling * torch.mean(c**2, dim=-1)).clamp_min(1e-8)).mean()
 
     return loss
+
+
+def window_mse(y: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """The MSE of each window between output ``y`` and clean ``c`` (both (batch, n_samples), mV), both
+    mean-removed: shape (batch,), mV²."""
+    y = y - y.mean(-1, keepdim=True)
+    c = c - c.mean(-1, keepdim=True)
+    return torch.mean((y - c) ** 2, dim=-1)
+
+
+def scaled_mse(y: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    r"""The denoisers' default loss: each window's MSE divided by the variance of its noisy input, averaged.
+
+    .. math:: \mathcal{L} = \frac{1}{B} \sum_b \frac{\frac{1}{L}\sum_i (y_{b,i} - c_{b,i})^2}{\operatorname{Var}(x_b)}
+
+    Parameters
+    ----------
+    y, c, x : tensor, shape (batch, n_samples)
+        Output, clean window and noisy input, mV.
+
+    Returns
+    -------
+    tensor, shape ()
+        Unitless (the MSE on the scale of each standardised input window).
+
+    Examples
+    --------
+    >>> c = torch.sin(torch.linspace(0, 6, 100))[None]
+    >>> float(scaled_mse(c, c, c + 1.0))   # a perfect output costs nothing, whatever the input
+    0.0
+    """
+    return (window_mse(y, c) / x.var(dim=-1).clamp_min(1e-6)).mean()
 
 
 def weighted_bce(pos_weight: float) -> Callable:
