@@ -23,7 +23,7 @@ def validation_batches(ds: WindowStore, batch_size: int = 64) -> list:
 
 
 def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig | None, *,
-                   progress: bool = True, device=None) -> Fitted:
+                   progress: bool = True, device=None, model=None, loss=None, epoch_fn=None) -> Fitted:
     """Train a denoiser on the training windows with fresh noise each epoch; keep the best validation epoch.
 
     The signature every trainer of the registry has (:mod:`ecgutils.models.registry`).
@@ -42,14 +42,19 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Profil
         Show a progress bar.
     device : str, torch.device or None
         Where to train; None: the CPU (:func:`ecgutils.models.runtime.pick_device`).
+    model, loss, epoch_fn : optional
+        What a notebook defines and passes in (:func:`ecgutils.training.runs.train_or_load`): the network to
+        train (initialised by the caller) instead of a fresh one of ``recipe.kind``, the loss
+        ``loss(output, target, inputs)`` instead of the recipe's, and one epoch's pass
+        (:func:`ecgutils.training.loop.train_one_epoch`'s signature).
 
     Returns
     -------
     Fitted
         The model at its best epoch and the loss history.
     """
-    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
-    loss = trimmed(denoising_loss(**recipe.loss))  # a real-time model answers for all but its look-ahead
+    model = model if model is not None else build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    loss = trimmed(loss or denoising_loss(**recipe.loss))  # a real-time model answers for all but its look-ahead
     rng = np.random.default_rng(recipe.train.seed)
     clean = ds.train.windows.x
 
@@ -58,4 +63,4 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Profil
             yield x, c
 
     return fit(model, epoch, validation_batches(ds), loss, recipe.train, desc=f"training {recipe.name}",
-               device=device, progress=progress)
+               device=device, progress=progress, epoch_fn=epoch_fn)

@@ -41,15 +41,15 @@ def _validation_inputs(ds: WindowStore) -> list[np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- classifier
 def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig | None, *,
-                     progress: bool = True, device=None) -> Fitted:
+                     progress: bool = True, device=None, model=None, loss=None, epoch_fn=None) -> Fitted:
     """Train the GRU window classifier (R-peak in the central 0.25 s of a 0.5 s segment, or not).
 
     With ``loss["pos_weight"] == "balanced"`` the positive class weighs the negative/positive ratio of the
     training segments. After training, the threshold with the best F1 on the validation segments is set on the
     model (:func:`best_f1_threshold`). Arguments as :func:`ecgutils.training.denoiser.train_denoiser` (the
-    classifier needs nothing from ``cfg``).
+    classifier needs nothing from ``cfg``; ``loss`` replaces the weighted BCE whole, weight included).
     """
-    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+    model = model if model is not None else build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
     ws = ds.train.windows
     beats = ws.beat_lists()
     _, lab = segments_of(ws.x, beats, recipe.model)
@@ -64,8 +64,8 @@ def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Prof
     vb = ds.val.windows.beat_lists()
     parts = [segments_of(x, vb, recipe.model) for x in _validation_inputs(ds)]
     vx, vy = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    fitted = fit(model, epoch, fixed_batches(vx, vy, 2048), weighted_bce(pos_weight), recipe.train,
-                 desc=f"training {recipe.name}", device=device, progress=progress)
+    fitted = fit(model, epoch, fixed_batches(vx, vy, 2048), loss or weighted_bce(pos_weight), recipe.train,
+                 desc=f"training {recipe.name}", device=device, progress=progress, epoch_fn=epoch_fn)
     fitted.model.set_threshold(best_f1_threshold(vy, classify_segments(vx, fs=FS, checkpoint=fitted.model)))
     return fitted
 
@@ -79,7 +79,7 @@ def best_f1_threshold(labels: np.ndarray, prob: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------------------------- detector
 def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, *, progress: bool = True,
-                   device=None) -> Fitted:
+                   device=None, model=None, loss=None, epoch_fn=None) -> Fitted:
     """Train the GRU beat detector (per-frame "R-peak here" targets), then tune its threshold on validation records.
 
     Parameters
@@ -93,6 +93,8 @@ def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Profil
     progress : bool
     device : str, torch.device or None
         Where to train; None: the CPU.
+    model, loss, epoch_fn : optional
+        What a notebook defines and passes in, as for :func:`ecgutils.training.denoiser.train_denoiser`.
 
     Returns
     -------
@@ -100,24 +102,31 @@ def train_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Profil
         The model (its ``threshold`` set), the loss history, and ``tables["threshold"]`` the threshold sweep
         (:func:`tune_threshold`).
     """
-    return fit_and_tune(ds, bank, recipe, cfg, tune_threshold, progress=progress, device=device)
+    return fit_and_tune(ds, bank, recipe, cfg, tune_threshold, progress=progress, device=device, model=model,
+                        loss=loss, epoch_fn=epoch_fn)
 
 
 def fit_and_tune(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, tuner: Callable, *,
-                 progress: bool = True, device=None) -> Fitted:
-    """:func:`fit_detector`, then ``tuner(model, signals, refs, bank, tune, seed=)`` on the validation records
-    chooses the threshold, set on the model; the sweep is kept as ``tables["threshold"]``."""
+                 progress: bool = True, device=None, **parts) -> Fitted:
+    """:func:`fit_detector` (``parts``: its ``model``, ``loss``, ``epoch_fn``), then ``tuner(model, signals, refs,
+    bank, tune, seed=)`` on the validation records chooses the threshold, set on the model; the sweep is kept as
+    ``tables["threshold"]``."""
     signals, refs = records_signals(cfg.split.val)
-    fitted = fit_detector(ds, bank, recipe, progress=progress, device=device)
+    fitted = fit_detector(ds, bank, recipe, progress=progress, device=device, **parts)
     threshold, table = tuner(fitted.model, signals, refs, bank, cfg.tune, seed=recipe.train.seed)
     fitted.model.set_threshold(threshold)
     fitted.tables["threshold"] = table
     return fitted
 
 
-def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True, device=None) -> Fitted:
-    """Train a frame-wise R-peak detector (offline or real-time) on noisy training windows; no threshold yet."""
-    model = build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
+def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: bool = True, device=None,
+                 model=None, loss=None, epoch_fn=None) -> Fitted:
+    """Train a frame-wise R-peak detector (offline or real-time) on noisy training windows; no threshold yet.
+
+    ``model``, ``loss`` (the weighted BCE, weight included), ``epoch_fn``: what a notebook passes in, else the
+    recipe's.
+    """
+    model = model if model is not None else build_model(recipe.kind, seed=recipe.train.seed, **recipe.model)
     ws = ds.train.windows
     beats = ws.beat_lists()
     frame = model.frame
@@ -130,9 +139,9 @@ def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: boo
     v = ds.val.windows
     vx = np.concatenate(_validation_inputs(ds))
     vy = np.concatenate([peak_targets(v.length, v.beat_lists(), frame)] * 3)
-    loss = trimmed(weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
+    loss = trimmed(loss or weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
     return fit(model, epoch, fixed_batches(vx, vy, 64), loss, recipe.train, desc=f"training {recipe.name}",
-               device=device, progress=progress)
+               device=device, progress=progress, epoch_fn=epoch_fn)
 
 
 def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),

@@ -17,16 +17,20 @@ another device, which the checkpoint records.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
+import inspect
 import json
 import platform
 import shutil
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
 import torch
+from torch import nn
 
 from ecgutils import __version__
 from ecgutils.models import checkpoints, registry
@@ -54,13 +58,68 @@ def trainer(role: str):
 
 
 def train_role(role: str, recipe: Recipe, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
-               progress: bool = True, device=None) -> Fitted:
-    """Train one model with its registered trainer; ``device`` None trains on the CPU."""
-    return trainer(role)(ds, bank, recipe, cfg, progress=progress, device=device)
+               progress: bool = True, device=None, **parts) -> Fitted:
+    """Train one model with its registered trainer; ``device`` None trains on the CPU; ``parts``: the
+    ``model``, ``loss``, ``epoch_fn`` a notebook passes in (see :func:`train_or_load`)."""
+    return trainer(role)(ds, bank, recipe, cfg, progress=progress, device=device, **parts)
+
+
+def code_fingerprint(*parts) -> str:
+    """A hash of the code of a model's class, a loss and an epoch function (and of the functions and classes of
+    their own module they call), so that a checkpoint trained with other code is never taken for this one.
+
+    Examples
+    --------
+    >>> def a(x): return x + 1
+    >>> def b(x): return x + 2
+    >>> code_fingerprint(a) == code_fingerprint(a), code_fingerprint(a) == code_fingerprint(b)
+    (True, False)
+    """
+    seen: dict = {}
+
+    def code_key(code: types.CodeType, module: dict) -> tuple:
+        for name in code.co_names:  # the functions and classes it calls (standardise, ...)
+            if isinstance(module.get(name), (types.FunctionType, type)):
+                visit(module[name])
+        return code.co_code, code.co_names, tuple(
+            code_key(c, module) if isinstance(c, types.CodeType) else repr(sorted(c, key=repr))
+            if isinstance(c, frozenset) else repr(c) for c in code.co_consts)
+
+    def visit(obj) -> None:
+        if obj is None or id(obj) in seen or getattr(obj, "__module__", "").split(".")[0] in ("torch", "builtins"):
+            return
+        seen[id(obj)] = None
+        if isinstance(obj, nn.Module) or inspect.isclass(obj):
+            for cls in (obj if inspect.isclass(obj) else type(obj)).__mro__:
+                if cls.__module__.split(".")[0] not in ("torch", "builtins") and id(cls) not in seen:
+                    seen[id(cls)] = tuple(sorted((k, visit_value(v)) for k, v in vars(cls).items()))
+        elif isinstance(obj, types.FunctionType):
+            cells = tuple(visit_value(c.cell_contents) for c in obj.__closure__ or ())
+            seen[id(obj)] = (code_key(obj.__code__, obj.__globals__), cells)
+
+    def visit_value(v):
+        fn = v.fget if isinstance(v, property) else getattr(v, "__func__", v)
+        if isinstance(fn, types.FunctionType):
+            return code_key(fn.__code__, fn.__globals__)
+        return repr(v) if isinstance(v, (int, float, str, tuple, torch.Tensor)) else ""
+
+    for part in parts:
+        visit(part)
+    return hashlib.sha256(repr(list(seen.values())).encode()).hexdigest()[:16]
+
+
+def _load_into(model: nn.Module, path: Path) -> nn.Module:
+    """``model`` (a notebook's own network) with the weights and threshold stored in ``path``."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(payload["state_dict"])
+    if "threshold" in payload["config"] and hasattr(model, "set_threshold"):
+        model.set_threshold(payload["config"]["threshold"])
+    return model.eval()
 
 
 def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
-                  retrain: bool = False, progress: bool = True, device=None):
+                  retrain: bool = False, progress: bool = True, device=None, *, model: nn.Module | None = None,
+                  loss=None, epoch_fn=None):
     """The model of ``role`` for this profile: loaded when already trained with the same recipe and window build,
     else trained and saved (checkpoint in ``outputs/models/<profile>/``, history in ``outputs/csv/<profile>/``).
 
@@ -77,6 +136,14 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
     progress : bool
     device : str, torch.device or None
         Where to train; None (the default): the CPU with the recipe's threads, the reference setting.
+    model : nn.Module, optional
+        The network to train, built (and seeded) by the caller: a notebook's own class. Default: a fresh network
+        of ``recipe.kind`` from the registry. A checkpoint is reused only if it was trained with the same code
+        (:func:`code_fingerprint` of the model's class, ``loss`` and ``epoch_fn``), and is loaded into ``model``.
+    loss : callable, optional
+        ``loss(output, target, inputs)``; default the recipe's (scaled MSE, weighted BCE).
+    epoch_fn : callable, optional
+        One pass over the training batches (:func:`ecgutils.training.loop.train_one_epoch`, the default).
 
     Returns
     -------
@@ -88,14 +155,17 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
     recipe = recipe or cfg.recipes()[role]
     ckpt = paths.outputs_dir("models", cfg.profile) / f"{recipe.name}.pt"
     hist_path = paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_history.csv"
+    parts = {k: v for k, v in dict(model=model, loss=loss, epoch_fn=epoch_fn).items() if v is not None}
+    wanted = {**recipe.to_dict(), **({"code": code_fingerprint(*parts.values())} if parts else {})}
     if not retrain and ckpt.exists() and hist_path.exists():
         info = checkpoints.read_checkpoint(ckpt)
-        if info.recipe == checkpoints._plain(recipe.to_dict()) and info.dataset == ds.path.name:
-            print(f"loaded {ckpt} (trained earlier with this recipe; pass retrain=True to train again)")
-            return checkpoints.load_model(ckpt), pd.read_csv(hist_path)
-    fitted = train_role(role, recipe, ds, bank, cfg, progress, device)
+        if info.recipe == checkpoints._plain(wanted) and info.dataset == ds.path.name:
+            print(f"loaded {ckpt} (trained earlier with this recipe and code; pass retrain=True to train again)")
+            trained = checkpoints.load_model(ckpt) if model is None else _load_into(model, ckpt)
+            return trained, pd.read_csv(hist_path)
+    fitted = train_role(role, recipe, ds, bank, cfg, progress, device, **parts)
     checkpoints.save_checkpoint(ckpt, fitted.model, recipe.kind, profile=cfg.profile, dataset=ds.path.name,
-                                recipe=recipe.to_dict(), epoch=fitted.epoch, val_loss=fitted.val_loss,
+                                recipe=wanted, epoch=fitted.epoch, val_loss=fitted.val_loss,
                                 device=fitted.device)
     write_csv(fitted.history, hist_path, index=False)
     for name, table in fitted.tables.items():

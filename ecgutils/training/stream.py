@@ -26,11 +26,12 @@ def tune_stream_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tun
 
 
 def train_stream_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, *,
-                          progress: bool = True, device=None) -> Fitted:
+                          progress: bool = True, device=None, model=None, loss=None, epoch_fn=None) -> Fitted:
     """Train the causal GRU detector, then choose its threshold on the validation records.
 
     Arguments and result as :func:`ecgutils.training.rpeak.train_detector`; ``recipe`` is
     ``get_config(profile).stream_detector`` (or :func:`ecgutils.config.with_lookahead` of it), and the threshold is
     tuned through the streaming peak picking (:func:`tune_stream_threshold`).
     """
-    return fit_and_tune(ds, bank, recipe, cfg, tune_stream_threshold, progress=progress, device=device)
+    return fit_and_tune(ds, bank, recipe, cfg, tune_stream_threshold, progress=progress, device=device, model=model,
+                        loss=loss, epoch_fn=epoch_fn)
