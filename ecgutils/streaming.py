@@ -1,20 +1,24 @@
 """Real time: an R-peak detector and a denoiser that take a live stream chunk by chunk, with a stated latency.
 
->>> det = StreamingDetector(fs=250)       # the shipped causal GRU (checkpoint= for another)
->>> det.latency_s                         # the most time between an R-peak and the push() that reports it, s
->>> peaks = det.push(chunk)               # absolute sample indices (int64, at fs) decided during this call
->>> peaks = det.flush()                   # at the end of the stream: the rest
->>> den = StreamingDenoiser(fs=250)
->>> y = den.push(chunk)                   # the denoised samples that are final so far (mV, may be empty)
->>> y = den.flush()                       # the rest: all outputs together have the input's length
+>>> import numpy as np
+>>> det, chunk = StreamingDetector(fs=250), np.zeros(25)  # the shipped causal GRU; 100 ms of one lead, mV
+>>> det.push(chunk)                       # R-peaks decided now: sample indices (int64, at fs); flush(): the rest
+array([], dtype=int64)
+>>> den = StreamingDenoiser(fs=250)       # push(): the denoised samples final so far (mV); flush(): the rest
+>>> len(np.concatenate([den.push(chunk), den.flush()]))
+25
+>>> pool = StreamPool(StreamingDetector, 3, fs=250)   # many streams, one network call per push for all
+>>> [len(p) for p in pool.push([chunk, chunk, None])]
+[0, 0, 0]
 
-How it works: the input is resampled to the model's rate as it arrives (:class:`ecgutils.resampler.StreamResampler`),
-cut into frames, and the causal network (:mod:`ecgutils.causal`) runs on blocks of :data:`BLOCK_FRAMES` frames with
-its state carried from block to block. Its answer about a frame comes ``lookahead`` frames later. The detector then
-picks peaks causally: a frame is a beat when its probability reaches the threshold, is the highest within
-:data:`PICK_WAIT_FRAMES` frames on either side, and lies at least 200 ms after the last beat reported. Because the
-network always runs on whole blocks at fixed places in the stream, how the stream is cut into chunks changes when an
-answer is given, never what it is: one chunk, 100 ms chunks or sample by sample give identical peaks and samples.
+How it works: the input is resampled to the model's rate as it arrives (:mod:`ecgutils.dsp.resampling`) and cut
+into frames; the causal network (:mod:`ecgutils.models.causal`) runs on whole blocks of :data:`BLOCK_FRAMES` frames
+at fixed places in the stream, all the blocks a push completes in one call, its state carried on. Its answer about a
+frame comes ``lookahead`` frames later; the detector picks peaks causally (:class:`ecgutils.dsp.peaks.CausalPicker`).
+Chunking changes when an answer is given, never what it is: one chunk, 100 ms chunks or single samples give
+identical peaks and samples. In a :class:`StreamPool` (one network call per push for all its streams, rows of one
+batch) each stream's peaks are those it has alone; denoised samples agree to float32 rounding (about 1e-7 mV): the
+matrix products of N rows may add in another order than those of one row.
 """
 
 from __future__ import annotations
@@ -23,18 +27,17 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ecgutils.models import checkpoints
-from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
-from ecgutils.inference import check_signal
 from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
+from ecgutils.inference import check_signal
+from ecgutils.models import checkpoints
+from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, CausalState
 from ecgutils.models.runtime import threads
 
-#: Frames per network call (4 frames of 8 samples: 89 ms at 360 Hz). Fixed, so that chunking never changes results.
-BLOCK_FRAMES = 4
-#: PyTorch threads of a stream: one block is far too small to share between threads, and a second thread that
-#: waits for a busy core slows every call down many times.
+#: PyTorch threads of a stream: a block is too small to share, and a thread waiting for a busy core slows every call.
 STREAM_THREADS = 1
+#: The most blocks of one network call (91 s at 360 Hz): a push of a whole recording runs in pieces this long.
+MAX_CALL_BLOCKS = 1024
 
 
 def _check_chunk(chunk, fs: float) -> np.ndarray:
@@ -54,14 +57,14 @@ def _model(role: str, checkpoint, cls):
 
 
 class _Blocks:
-    """Samples at the model's rate in, whole blocks of frames through the causal model out (state carried)."""
+    """One stream's input: samples at ``fs`` in, whole blocks of frames at the model's rate out, and its state."""
 
     def __init__(self, model, fs: float):
-        self.model, self.fs = model, float(fs)
+        self.frame = model.frame
         self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs_in=fs, fs_out=model.fs)
         self.size = BLOCK_FRAMES * model.frame
         self.pending = np.zeros(0, dtype=np.float32)
-        self.state = None
+        self.state = model.initial_state(1)
         self.n_in = 0  # input samples pushed, at fs
         self.n_model = 0  # samples at the model's rate received (real ones)
         self.last = 0.0  # the last of them, mV
@@ -70,39 +73,78 @@ class _Blocks:
     def delay_s(self) -> float:
         return 0.0 if self.resampler is None else self.resampler.delay_s
 
-    def push(self, x: np.ndarray) -> list:
-        """Feed input samples at ``fs``; returns ``[(frames, output), ...]`` for every block now complete."""
+    @property
+    def ready(self) -> int:  # complete blocks waiting for the network
+        return len(self.pending) // self.size
+
+    def push(self, x: np.ndarray) -> "_Blocks":
+        """Feed input samples at ``fs``."""
         self.n_in += len(x)
         z = x if self.resampler is None else self.resampler.push(x)
         self.n_model += len(z)
         if len(z):
             self.last = float(z[-1])
-        return self._run(z)
+        return self._add(z)
 
-    def flush(self, extra_frames: int) -> list:
+    def flush(self, extra_frames: int) -> "_Blocks":
         """The end of the stream: the rest of the input, then its last value for ``extra_frames`` more frames."""
         z = np.zeros(0) if self.resampler is None else self.resampler.flush()
         self.n_model += len(z)
         last = float(z[-1]) if len(z) else self.last
-        fill = (-(len(self.pending) + len(z) + extra_frames * self.model.frame)) % self.size
-        return self._run(np.concatenate([z, np.full(extra_frames * self.model.frame + fill, last)]))
+        fill = (-(len(self.pending) + len(z) + extra_frames * self.frame)) % self.size
+        return self._add(np.concatenate([z, np.full(extra_frames * self.frame + fill, last)]))
 
-    @torch.no_grad()
-    def _run(self, z: np.ndarray) -> list:
+    def _add(self, z: np.ndarray) -> "_Blocks":
         self.pending = np.concatenate([self.pending, np.asarray(z, dtype=np.float32)])
-        out = []
-        if len(self.pending) < self.size:
-            return out
-        with threads(STREAM_THREADS):
-            while len(self.pending) >= self.size:
-                frames = self.pending[:self.size].reshape(1, BLOCK_FRAMES, self.model.frame)
-                self.pending = self.pending[self.size:]
-                y, self.state = self.model.step(frames, self.state)
-                out.append((frames[0], y[0].numpy()))
-        return out
+        return self
+
+    def take(self, k: int) -> np.ndarray:
+        """The next ``k`` blocks as frames, shape (k * BLOCK_FRAMES, frame)."""
+        frames = self.pending[:k * self.size].reshape(-1, self.frame)
+        self.pending = self.pending[k * self.size:]
+        return frames
 
 
-class StreamingDetector:
+@torch.no_grad()
+def _advance(model, streams: list) -> list:
+    """Run every complete block of every stream through ``model``: one network call for all the streams that have
+    blocks (as many blocks as all of them have, at most :data:`MAX_CALL_BLOCKS`), again while any has more.
+
+    Returns, per stream, a list of ``(frames, output)``: frames (n_frames, frame) and the model's output for them.
+    """
+    out = [[] for _ in streams]
+    with threads(STREAM_THREADS):
+        while rows := [i for i, s in enumerate(streams) if s.ready]:
+            k = min(MAX_CALL_BLOCKS, *(streams[i].ready for i in rows))
+            frames = np.stack([streams[i].take(k) for i in rows])
+            state = streams[rows[0]].state if len(rows) == 1 else CausalState.cat([streams[i].state for i in rows])
+            y, state = model.step(frames, state)
+            y = y.cpu().numpy()
+            for j, (i, row_state) in enumerate(zip(rows, [state] if len(rows) == 1 else state.split())):
+                streams[i].state = row_state
+                out[i].append((frames[j], y[j]))
+    return out
+
+
+class _Stream:
+    """push and flush as: feed the blocks, run the network, turn its output into answers (the pool batches step 2)."""
+
+    model: torch.nn.Module
+    _blocks: _Blocks
+
+    def push(self, chunk) -> np.ndarray:
+        """Feed the next samples (1-D, mV, at least one); returns the answers decided now."""
+        return self._answers(_advance(self.model, [self._feed(chunk)])[0])
+
+    def flush(self) -> np.ndarray:
+        """End of the stream: the answers not yet given. Call :meth:`reset` to start another stream."""
+        return self._last_answers(_advance(self.model, [self._end()])[0])
+
+    def _feed(self, chunk) -> _Blocks:
+        return self._blocks.push(_check_chunk(chunk, self.fs))
+
+
+class StreamingDetector(_Stream):
     """R-peaks of a live ECG stream, chunk by chunk, each reported at most ``latency_s`` after it happened.
 
     Parameters
@@ -110,7 +152,7 @@ class StreamingDetector:
     fs : float
         The stream's sampling rate, Hz (any; resampled to the model's 360 Hz inside).
     checkpoint : path or nn.Module, optional
-        A :class:`ecgutils.causal.CausalGRUDetector`; default the shipped reference model.
+        A :class:`ecgutils.models.causal.CausalGRUDetector`; default the shipped reference model.
     threshold : float, optional
         Peak-picking threshold; default the model's own (chosen on validation records).
 
@@ -140,7 +182,7 @@ class StreamingDetector:
         frames = m.lookahead + PICK_WAIT_FRAMES + BLOCK_FRAMES + 1
         return self._blocks.delay_s + frames * m.frame / m.fs + 1.0 / self.fs
 
-    def _peaks(self, blocks: list, n_total: int | None = None) -> np.ndarray:
+    def _answers(self, blocks: list, n_total: int | None = None) -> np.ndarray:
         found = []
         for frames, logits in blocks:
             skip = max(0, self.model.lookahead - self._frames_out)
@@ -149,18 +191,14 @@ class StreamingDetector:
         idx = np.round(np.asarray(found) * self.fs / self.model.fs).astype(np.int64)
         return idx[idx < n_total] if n_total is not None else idx
 
-    def push(self, chunk) -> np.ndarray:
-        """Feed the next samples (1-D, mV, at least one); returns the R-peaks decided now (int64 sample indices)."""
-        return self._peaks(self._blocks.push(_check_chunk(chunk, self.fs)))
+    def _end(self) -> _Blocks:
+        return self._blocks.flush(self.model.lookahead + 2 * PICK_WAIT_FRAMES + 2)
 
-    def flush(self) -> np.ndarray:
-        """End of the stream: the R-peaks not yet reported. Call :meth:`reset` to start another stream."""
-        n = self._blocks.n_in
-        extra = self.model.lookahead + 2 * PICK_WAIT_FRAMES + 2
-        return self._peaks(self._blocks.flush(extra), n_total=n)
+    def _last_answers(self, blocks: list) -> np.ndarray:
+        return self._answers(blocks, n_total=self._blocks.n_in)
 
 
-class StreamingDenoiser:
+class StreamingDenoiser(_Stream):
     """A live ECG stream denoised chunk by chunk by the causal LSTM, ``latency_s`` behind its input.
 
     Parameters
@@ -168,7 +206,7 @@ class StreamingDenoiser:
     fs : float
         The stream's sampling rate, Hz (any; resampled to the model's 360 Hz and back inside).
     checkpoint : path or nn.Module, optional
-        A :class:`ecgutils.causal.CausalLSTMDenoiser`; default the shipped reference model.
+        A :class:`ecgutils.models.causal.CausalLSTMDenoiser`; default the shipped reference model.
 
     Attributes
     ----------
@@ -216,16 +254,17 @@ class StreamingDenoiser:
                 y = np.concatenate([y, self._back.flush()])
         return y.astype(np.float32)
 
-    def push(self, chunk) -> np.ndarray:
-        """Feed the next samples (1-D, mV); returns the denoised samples that are final now (float32, mV)."""
-        y = self._denoised(self._blocks.push(_check_chunk(chunk, self.fs)))
+    def _answers(self, blocks: list) -> np.ndarray:
+        y = self._denoised(blocks)
         self._given += len(y)
         return y
 
-    def flush(self) -> np.ndarray:
-        """End of the stream: the remaining denoised samples (all outputs together: the input's length)."""
+    def _end(self) -> _Blocks:
+        return self._blocks.flush(self.model.lookahead + 1)
+
+    def _last_answers(self, blocks: list) -> np.ndarray:
         n = self._blocks.n_in
-        y = self._denoised(self._blocks.flush(self.model.lookahead + 1), limit=self._blocks.n_model)
+        y = self._denoised(blocks, limit=self._blocks.n_model)
         y = y[:max(0, n - self._given)]
         if self._given + len(y) < n:  # resampling back may give a sample or two fewer: hold the last value
             last = y[-1] if len(y) else 0.0
@@ -234,41 +273,66 @@ class StreamingDenoiser:
         return y
 
 
-@torch.no_grad()
-def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
-    """The streaming detector's frame probabilities for whole signals at the model's rate, several streams at once.
-
-    The network runs block by block exactly as in :class:`StreamingDetector` (here with one row per signal, which
-    is many times faster for the validation records of threshold tuning; a batch may differ from a single stream
-    in the last bits of a float).
+class StreamPool:
+    """``n`` independent streams of one model, advanced together: each push runs the network once for all of them.
 
     Parameters
     ----------
-    model : CausalGRUDetector
-    signals : list of ndarray, shape (n_samples,)
-        mV at ``model.fs``; signals of the same length run together.
+    stream : type
+        :class:`StreamingDetector` or :class:`StreamingDenoiser`.
+    n : int
+        Streams.
+    fs : float or sequence of float
+        The streams' sampling rate, Hz: one for all, or one per stream.
+    checkpoint, **kwargs
+        As the stream class (``threshold=``); one model, shared by all streams.
+
+
+    ``streams`` holds the streaming objects (``latency_s``, ``fs``): push through the pool, not through them.
+    """
+
+    def __init__(self, stream, n: int, *, fs, checkpoint=None, **kwargs):
+        rates = [fs] * n if np.ndim(fs) == 0 else list(fs)
+        if n < 1 or len(rates) != n:
+            raise ValueError(f"a pool needs n >= 1 streams and one rate or n rates; got n={n}, {len(rates)} rates")
+        first = stream(fs=rates[0], checkpoint=checkpoint, **kwargs)
+        self.model = first.model
+        self.streams = [first] + [stream(fs=r, checkpoint=self.model, **kwargs) for r in rates[1:]]
+
+    def push(self, chunks) -> list:
+        """Feed one chunk per stream (1-D, mV; None or empty: nothing new); returns each stream's answers, as its
+        own ``push`` would give them. A bad chunk raises before any stream changes."""
+        if len(chunks) != len(self.streams):
+            raise ValueError(f"expected one chunk per stream ({len(self.streams)}), got {len(chunks)}")
+        chunks = [None if c is None or np.size(c) == 0 else _check_chunk(c, s.fs) for c, s in zip(chunks, self.streams)]
+        blocks = [s._blocks if c is None else s._blocks.push(c) for c, s in zip(chunks, self.streams)]
+        return [s._answers(b) for s, b in zip(self.streams, _advance(self.model, blocks))]
+
+    def flush(self) -> list:
+        """End of every stream: each one's remaining answers. Call :meth:`reset` to start new streams."""
+        blocks = _advance(self.model, [s._end() for s in self.streams])
+        return [s._last_answers(b) for s, b in zip(self.streams, blocks)]
+
+    def reset(self) -> None:
+        """Forget all streams."""
+        for s in self.streams:
+            s.reset()
+
+
+def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
+    """The streaming detector's frame probabilities for whole signals (mV at ``model.fs``), as
+    :class:`StreamingDetector` computes them, one row per signal (as in a :class:`StreamPool`).
 
     Returns
     -------
     list of ndarray, shape (ceil(n_samples / frame),)
         The probability about each frame.
     """
-    out = [None] * len(signals)
-    size = BLOCK_FRAMES * model.frame
-    for n in sorted({len(s) for s in signals}):
-        rows = [i for i, s in enumerate(signals) if len(s) == n]
-        n_frames = -(-n // model.frame)
-        total = -(-(n_frames + model.lookahead) * model.frame // size) * size
-        x = np.stack([np.pad(np.asarray(signals[i], dtype=np.float32), (0, total - n), mode="edge") for i in rows])
-        blocks = x.reshape(len(rows), -1, BLOCK_FRAMES, model.frame)
-        state, logits = None, []
-        with threads(STREAM_THREADS):
-            for b in range(blocks.shape[1]):
-                y, state = model.step(blocks[:, b], state)
-                logits.append(y.numpy())
-        prob = expit(np.concatenate(logits, axis=1).astype(np.float64))
-        for j, i in enumerate(rows):
-            out[i] = prob[j, model.lookahead:model.lookahead + n_frames]
+    streams = [_Blocks(model, model.fs).push(np.asarray(x, dtype=np.float32)).flush(model.lookahead) for x in signals]
+    out = []
+    for x, pieces in zip(signals, _advance(model, streams)):
+        prob = expit(np.concatenate([y for _, y in pieces]).astype(np.float64))
+        out.append(prob[model.lookahead:model.lookahead + -(-len(x) // model.frame)])
     return out
 
 

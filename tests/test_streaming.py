@@ -42,13 +42,13 @@ def test_stream_resampler_is_resample_poly_whatever_the_chunks(fs_in, fs_out):
 def test_running_stats_follow_the_signal_causally():
     rng = np.random.default_rng(0)
     x = (2.0 + 0.5 * rng.standard_normal((1, 200, 8))).astype(np.float32)
-    mean, scale, _, _ = running_stats(x, None, tau_frames=20)
+    mean, scale, _ = (t.numpy() for t in running_stats(torch.as_tensor(x), None, tau_frames=20))
     assert mean[0, 0] == pytest.approx(x[0, 0].mean(), rel=1e-6)  # bias-corrected from the first frame
     assert mean[0, -1] == pytest.approx(2.0, abs=0.1) and scale[0, -1] == pytest.approx(0.5, abs=0.1)
     y = x.copy()
     y[:, 100:] += 5.0  # the future does not change the past
-    m2, s2, _, _ = running_stats(y, None, tau_frames=20)
-    assert np.array_equal(m2[:, :100], mean[:, :100]) and not np.allclose(m2[:, 100:], mean[:, 100:])
+    m2, _, _ = running_stats(torch.as_tensor(y), None, tau_frames=20)
+    assert np.array_equal(m2[:, :100].numpy(), mean[:, :100]) and not np.allclose(m2[:, 100:].numpy(), mean[:, 100:])
 
 
 @pytest.mark.parametrize("kind", ["causal_gru_detector", "causal_lstm"])
@@ -142,7 +142,7 @@ def test_shipped_detector_finds_the_beats_of_a_synthetic_ecg_in_any_chunking(fs)
     assert np.array_equal(runs[0].output, runs[1].output) and np.array_equal(runs[0].output, one)
     assert runs[0].output.dtype == np.int64 and np.all(np.diff(runs[0].output) > 0)
     m = match_beats(beats[(beats > fs) & (beats < len(x) - fs)],
-                    runs[0].output[(runs[0].output > fs) & (runs[0].output < len(x) - fs)], fs)
+                    runs[0].output[(runs[0].output > fs) & (runs[0].output < len(x) - fs)], fs=fs)
     assert m["fn"] == 0 and m["fp"] == 0
     assert np.median(np.abs(m["errors_ms"])) < 15
 
@@ -155,7 +155,7 @@ def test_every_beat_is_reported_within_latency_s():
     delay = (run.reported_at[:-1] - run.output[:-1]) / 250  # (the flush reports at the end of the stream)
     assert len(delay) > 20 and delay.max() <= det.latency_s
     chunked = run_stream(det, x, 0.1)
-    m = match_beats(beats, chunked.output, 250)
+    m = match_beats(beats, chunked.output, fs=250)
     at = dict(zip(chunked.output.tolist(), chunked.reported_at.tolist()))
     late = [at[d] - b for b, d in zip(m["matched_reference"], m["matched_detected"]) if at[d] < len(x) - 1]
     assert max(late) / 250 <= det.latency_s + 0.1 + 0.15  # latency + one chunk + the match tolerance

@@ -23,10 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import signal as sps
 from torch import nn
 
-from ecgutils.constants import FS
 from ecgutils.models.networks import Thresholded
 
 #: Time constant of the running mean and mean square, s.
@@ -35,39 +33,124 @@ NORM_TAU_S = 3.0
 NORM_FLOOR_MV = 0.01
 
 
+#: Frames per block. A stream runs the network on whole blocks at fixed places in the stream (4 frames of 8 samples:
+#: 89 ms at 360 Hz), and the running statistics step from block to block, so chunking never changes a number.
+BLOCK_FRAMES = 4
+
+
 @dataclass
 class CausalState:
-    """What a causal model carries from one call to the next (one row per stream).
+    """What a causal model carries from one call to the next: one row per stream, tensors on the model's device.
 
     Attributes
     ----------
-    zi_mean, zi_square : ndarray, shape (batch, 1)
-        Filter states of the running mean and mean square (:func:`scipy.signal.lfilter`).
-    frames : int
-        Frames seen so far (for the start-of-stream bias correction).
-    last : ndarray, shape (batch,)
+    ema : tensor, shape (batch, 2), float64
+        The moving averages of the frames' mean (mV) and mean square (mV²) before bias correction.
+    frames : tensor, shape (batch,), int64
+        Frames seen so far (for the start-of-stream bias correction; 0: a new stream).
+    last : tensor, shape (batch,), float64
         The last sample seen, mV (for the slope across frame boundaries).
-    rnn : tensor or tuple of tensors
-        The recurrent net's hidden state.
+    rnn : tensor or tuple of tensors, shape (layers, batch, hidden)
+        The recurrent net's hidden state (GRU: h; LSTM: h and c).
     recent : tensor, shape (batch, lookahead, n_features)
         The input features of the last ``lookahead`` frames (the output head reads the frame it answers for).
     """
 
-    zi_mean: np.ndarray
-    zi_square: np.ndarray
-    frames: int
-    last: np.ndarray
+    ema: torch.Tensor
+    frames: torch.Tensor
+    last: torch.Tensor
     rnn: object
     recent: torch.Tensor
 
+    @staticmethod
+    def cat(states: list) -> "CausalState":
+        """The states of several streams as one batch, rows in the order given."""
+        first = states[0].rnn
+        if isinstance(first, tuple):
+            rnn = tuple(torch.cat([s.rnn[i] for s in states], dim=1) for i in range(len(first)))
+        else:
+            rnn = torch.cat([s.rnn for s in states], dim=1)
+        rows = [torch.cat([getattr(s, name) for s in states]) for name in ("ema", "frames", "last")]
+        return CausalState(*rows, rnn, torch.cat([s.recent for s in states]))
 
-def running_stats(frames: np.ndarray, state: CausalState | None, tau_frames: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Causal mean and standard deviation of a signal in frames, from the frames seen up to and including each.
+    def split(self) -> list:
+        """One state per row (the inverse of :meth:`cat`)."""
+        def rnn(i):
+            one = slice(i, i + 1)
+            return tuple(t[:, one] for t in self.rnn) if isinstance(self.rnn, tuple) else self.rnn[:, one]
+
+        return [CausalState(self.ema[i:i + 1], self.frames[i:i + 1], self.last[i:i + 1], rnn(i), self.recent[i:i + 1])
+                for i in range(self.frames.shape[0])]
+
+
+def moving_average(u: torch.Tensor, start: torch.Tensor, a: float) -> torch.Tensor:
+    """Exponential moving average along the last axis, ``y[i] = a y[i-1] + (1 - a) u[i]`` from ``y[-1] = start``.
+
+    Within each block of :data:`BLOCK_FRAMES` values it runs as a few vectorised steps over all blocks at once,
+    from block to block as one multiply and one add per block. Every value is computed by the same operations
+    whichever way a sequence is cut into calls, as long as each call starts at a multiple of ``BLOCK_FRAMES``
+    (a stream's calls do): chunking cannot change a bit.
 
     Parameters
     ----------
-    frames : ndarray, shape (batch, n_frames, frame)
+    u : tensor, shape (..., n)
+    start : tensor, shape (...)
+        The average before ``u[..., 0]``.
+    a : float
+        Decay per step, 0 to 1.
+
+    Returns
+    -------
+    tensor, shape (..., n)
+
+    Examples
+    --------
+    >>> y = moving_average(torch.ones(1, 6, dtype=torch.float64), torch.zeros(1, dtype=torch.float64), 0.5)
+    >>> y.numpy().round(4)
+    array([[0.5   , 0.75  , 0.875 , 0.9375, 0.9688, 0.9844]])
+    """
+    n, g = u.shape[-1], BLOCK_FRAMES
+    blocks = nn.functional.pad(u, (0, -n % g)).unflatten(-1, (-1, g))
+    steps = [(1 - a) * blocks[..., 0]]
+    for i in range(1, g):  # each block's average from zero
+        steps.append(a * steps[-1] + (1 - a) * blocks[..., i])
+    local = torch.stack(steps, dim=-1)
+    decay = a ** torch.arange(1, g + 1, dtype=u.dtype, device=u.device)
+    before, prev = [], start
+    for end in local[..., -1].unbind(-1):  # carried from block to block
+        before.append(prev)
+        prev = decay[-1] * prev + end
+    y = decay * torch.stack(before, dim=-1)[..., None] + local
+    return y.flatten(-2)[..., :n]
+
+
+def blockwise(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` for ``x`` of shape (batch, n_frames, features); when ``n_frames`` is whole blocks, as one small
+    matrix product per stream and block, so that a frame's numbers do not depend on how many blocks share the call
+    (a matrix library may add in another order for another number of rows)."""
+    b, n, k = x.shape
+    if n % BLOCK_FRAMES:
+        return layer(x)
+    rows = x.reshape(-1, BLOCK_FRAMES, k)
+    return torch.baddbmm(layer.bias, rows, layer.weight.t().expand(rows.shape[0], k, -1)).reshape(b, n, -1)
+
+
+def elementwise(fn, x: torch.Tensor) -> torch.Tensor:
+    """``fn(x)`` with every element on the vectorised code path: PyTorch's CPU kernels compute a tensor's last few
+    elements with scalar code, whose last bit may differ, so a value would depend on its place in the call."""
+    flat = x.reshape(-1)
+    return fn(nn.functional.pad(flat, (0, -flat.numel() % 64)))[:flat.numel()].view_as(x)
+
+
+def running_stats(frames: torch.Tensor, state: CausalState | None, tau_frames: float):
+    """Causal mean and standard deviation of a signal in frames, from the frames seen up to and including each.
+
+    Exponential moving averages (:func:`moving_average`) of each frame's mean and mean square, bias-corrected at
+    the start of the stream; float64, on the frames' device.
+
+    Parameters
+    ----------
+    frames : tensor, shape (batch, n_frames, frame)
         mV.
     state : CausalState or None
         None at the start of the streams.
@@ -76,22 +159,20 @@ def running_stats(frames: np.ndarray, state: CausalState | None, tau_frames: flo
 
     Returns
     -------
-    mean, scale : ndarray, shape (batch, n_frames), float64, mV
-    zi_mean, zi_square : ndarray, shape (batch, 1)
-        The filter states to carry on.
+    mean, scale : tensor, shape (batch, n_frames), float64, mV
+    ema : tensor, shape (batch, 2), float64
+        The averages to carry on (:attr:`CausalState.ema`).
     """
     a = float(np.exp(-1.0 / tau_frames))
-    f64 = frames.astype(np.float64)
-    b = f64.shape[0]
-    zi_m = np.zeros((b, 1)) if state is None else state.zi_mean
-    zi_q = np.zeros((b, 1)) if state is None else state.zi_square
-    start = 0 if state is None else state.frames
-    m, zi_m = sps.lfilter([1.0 - a], [1.0, -a], f64.mean(axis=-1), axis=-1, zi=zi_m)
-    q, zi_q = sps.lfilter([1.0 - a], [1.0, -a], (f64 ** 2).mean(axis=-1), axis=-1, zi=zi_q)
-    weight = 1.0 - a ** (start + 1 + np.arange(f64.shape[1]))
-    mean = m / weight
-    scale = np.sqrt(np.maximum(q / weight - mean ** 2, NORM_FLOOR_MV ** 2))
-    return mean, scale, zi_m, zi_q
+    f64 = torch.as_tensor(frames).to(torch.float64)
+    b, n = f64.shape[:2]
+    ema0 = f64.new_zeros(b, 2) if state is None else state.ema
+    seen = f64.new_zeros(b) if state is None else state.frames.to(torch.float64)
+    ema = moving_average(torch.stack([f64.mean(-1), f64.square().mean(-1)], dim=1), ema0, a)
+    weight = 1.0 - a ** (seen[:, None] + 1 + torch.arange(n, dtype=torch.float64, device=f64.device))
+    mean = ema[:, 0] / weight
+    scale = torch.sqrt(torch.clamp(ema[:, 1] / weight - mean ** 2, min=NORM_FLOOR_MV ** 2))
+    return mean, scale, ema[..., -1]
 
 
 class _CausalRNN(nn.Module):
@@ -121,27 +202,34 @@ class _CausalRNN(nn.Module):
         """The look-ahead actually used, s (a whole number of frames)."""
         return self.lookahead * self.frame / self.fs
 
-    def features(self, frames: np.ndarray, state: CausalState | None):
-        """Normalised frames (and slopes) as a tensor, the running scale, and the statistics' new state."""
-        mean, scale, zi_m, zi_q = running_stats(frames, state, self.tau_frames)
-        z = (frames - mean[..., None]) / scale[..., None]
-        parts = [z]
-        if self.slope:
-            b = frames.shape[0]
-            prev = frames[:, 0, :1] if state is None else state.last[:, None]
-            flat = frames.reshape(b, -1)
-            d = np.diff(flat, axis=-1, prepend=prev).reshape(frames.shape)
-            parts.append(d / scale[..., None])
-        feats = torch.as_tensor(np.concatenate(parts, axis=-1).astype(np.float32))
-        return feats, scale, zi_m, zi_q
+    def initial_state(self, batch: int) -> CausalState:
+        """The state of ``batch`` new streams (what ``state=None`` means), on the model's device and dtype."""
+        p = self.inp.weight
+        f64 = dict(dtype=torch.float64, device=p.device)
+        h = p.new_zeros(self.rnn.num_layers, batch, self.rnn.hidden_size)
+        return CausalState(torch.zeros(batch, 2, **f64), torch.zeros(batch, dtype=torch.int64, device=p.device),
+                           torch.zeros(batch, **f64), (h, h.clone()) if isinstance(self.rnn, nn.LSTM) else h,
+                           p.new_zeros(batch, self.lookahead, self.n_features))
 
-    def forward_frames(self, frames: np.ndarray, state: CausalState | None = None):
+    def features(self, frames: torch.Tensor, state: CausalState):
+        """Normalised frames (and slopes) in the model's dtype, the running scale (float64) and the new averages."""
+        f64 = frames.to(torch.float64)
+        mean, scale, ema = running_stats(f64, state, self.tau_frames)
+        parts = [(f64 - mean[..., None]) / scale[..., None]]
+        if self.slope:
+            flat = f64.flatten(1)
+            prev = torch.where(state.frames > 0, state.last, flat[:, 0])
+            d = torch.diff(flat, dim=-1, prepend=prev[:, None]).reshape(f64.shape)
+            parts.append(d / scale[..., None])
+        return torch.cat(parts, dim=-1).to(self.inp.weight.dtype), scale, ema
+
+    def forward_frames(self, frames, state: CausalState | None = None):
         """Run the net over new frames, carrying ``state`` (None: the start of the streams).
 
         Parameters
         ----------
-        frames : ndarray, shape (batch, n_frames, frame)
-            mV, at the model's rate ``fs``.
+        frames : ndarray or tensor, shape (batch, n_frames, frame)
+            mV, at the model's rate ``fs`` (moved to the model's device).
         state : CausalState or None
 
         Returns
@@ -149,26 +237,26 @@ class _CausalRNN(nn.Module):
         h : tensor, shape (batch, n_frames, hidden + n_features)
             The recurrent state of frame ``k`` (what the model knows of frame ``k - lookahead``) next to the input
             features of frame ``k - lookahead`` (zeros before the start of the stream).
-        scale : ndarray, shape (batch, n_frames)
+        scale : tensor, shape (batch, n_frames), float64
             The running standard deviation, mV.
         state : CausalState
         """
-        feats, scale, zi_m, zi_q = self.features(frames, state)
-        h, rnn_state = self.rnn(torch.tanh(self.inp(feats)), None if state is None else state.rnn)
-        d, b = self.lookahead, feats.shape[0]
-        recent = torch.zeros(b, d, feats.shape[-1]) if state is None else state.recent
-        history = torch.cat([recent, feats], dim=1)
-        new = CausalState(zi_m, zi_q, (0 if state is None else state.frames) + frames.shape[1],
-                          frames[:, -1, -1].astype(np.float64).copy(), rnn_state, history[:, history.shape[1] - d:])
-        return torch.cat([h, history[:, :feats.shape[1]]], dim=-1), scale, new
+        frames = torch.as_tensor(frames, device=self.inp.weight.device)
+        state = self.initial_state(frames.shape[0]) if state is None else state
+        feats, scale, ema = self.features(frames, state)
+        h, rnn_state = self.rnn(elementwise(torch.tanh, blockwise(self.inp, feats)), state.rnn)
+        n = frames.shape[1]
+        history = torch.cat([state.recent, feats], dim=1)
+        new = CausalState(ema, state.frames + n, frames[:, -1, -1].to(torch.float64), rnn_state, history[:, n:])
+        return torch.cat([h, history[:, :n]], dim=-1), scale, new
 
-    def _frames_of(self, x: torch.Tensor) -> np.ndarray:
+    def _frames_of(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
         if n % self.frame:
             raise ValueError(f"training windows must be a whole number of {self.frame}-sample frames, got {n}")
         if n // self.frame <= self.lookahead:
             raise ValueError(f"windows of {n} samples are shorter than the look-ahead ({self.lookahead} frames)")
-        return x.detach().cpu().numpy().reshape(x.shape[0], -1, self.frame)
+        return x.detach().reshape(x.shape[0], -1, self.frame)
 
 
 class CausalGRUDetector(Thresholded, _CausalRNN):
@@ -191,16 +279,16 @@ class CausalGRUDetector(Thresholded, _CausalRNN):
     logit of column ``j`` being about frame ``j``.
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, lookahead_s: float = 0.3, fs: int = FS,
+    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, lookahead_s: float = 0.3, *, fs: int,
                  threshold: float = 0.5):
         super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs)
         self.config["threshold"] = self.threshold = float(threshold)
         self.out = nn.Linear(self.head_inputs, 1)
 
-    def step(self, frames: np.ndarray, state: CausalState | None = None):
+    def step(self, frames, state: CausalState | None = None):
         """Streaming: logits of new frames (batch, n_frames), each about the frame ``lookahead`` earlier."""
         h, _, state = self.forward_frames(frames, state)
-        return self.out(h)[..., 0], state
+        return blockwise(self.out, h)[..., 0], state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits, _ = self.step(self._frames_of(x))
@@ -229,15 +317,16 @@ class CausalLSTMDenoiser(_CausalRNN):
     denoised first samples of the window (the last ``lookahead`` frames need input that is not there).
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, lookahead_s: float = 0.3, fs: int = FS):
+    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, lookahead_s: float = 0.3, *, fs: int):
         super().__init__("lstm", frame, hidden, layers, lookahead_s, slope=False, fs=fs)
         self.out = nn.Linear(self.head_inputs, frame)
         self.gate = nn.Linear(self.head_inputs, 1)
 
-    def step(self, frames: np.ndarray, state: CausalState | None = None):
+    def step(self, frames, state: CausalState | None = None):
         """Streaming: corrections (batch, n_frames, frame) in mV, each for the frame ``lookahead`` earlier."""
         h, scale, state = self.forward_frames(frames, state)
-        corr = self.out(h) * torch.sigmoid(self.gate(h)) * torch.as_tensor(scale[..., None], dtype=torch.float32)
+        gate = elementwise(torch.sigmoid, blockwise(self.gate, h))
+        corr = blockwise(self.out, h) * gate * scale[..., None].to(h.dtype)
         return corr, state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
