@@ -6,11 +6,35 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 #: Colours used throughout, so a noise type or model has one colour in every figure.
 COLORS = {"clean": "#222222", "noisy": "#bbbbbb", "lstm": "#d62728", "cnn": "#1f77b4", "bandpass": "#2ca02c",
           "identity": "#7f7f7f", "gru": "#d62728", "xqrs": "#1f77b4", "gaussian": "#9467bd", "bw": "#8c564b",
           "em": "#e377c2", "ma": "#17becf", "mixed": "#bcbd22"}
+#: The suffix of a shipped reference model's name in tables and legends (``"lstm (reference)"``).
+REFERENCE = " (reference)"
+#: The x label of NSTDB panels: a level is NSTDB's own name for the record, not the sample-power SNR.
+NSTDB_LEVEL_LABEL = "NSTDB level (dB)"
+#: Where legends go: outside the axes, to their right, so that they never hide a trace or a beat.
+OUTSIDE = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def line_style(name: str, i: int = 0) -> dict:
+    """The style of a method's line and markers, the same in every figure: its colour; a shipped reference model
+    (``name`` ending in :data:`REFERENCE`) dashed with hollow square markers, the student's own model solid with
+    filled circles.
+
+    Examples
+    --------
+    >>> line_style("lstm")["ls"], line_style("lstm (reference)")["ls"], line_style("lstm (reference)")["marker"]
+    ('-', '--', 's')
+    """
+    base = name.removesuffix(REFERENCE)
+    colour = COLORS.get(base, f"C{i}")
+    if base != name:
+        return dict(color=colour, ls="--", marker="s", mfc="none", ms=5)
+    return dict(color=colour, ls="-", marker="o", mfc=colour, ms=4)
 
 
 def plot_record(signal: np.ndarray, fs: float, beats=None, symbols=None, start_s: float = 0.0,
@@ -26,7 +50,7 @@ def plot_record(signal: np.ndarray, fs: float, beats=None, symbols=None, start_s
         if symbols is not None:
             for s, sym in zip(beats[sel], np.asarray(symbols)[sel]):
                 ax.annotate(sym, (s / fs, signal[s]), xytext=(0, 8), textcoords="offset points", ha="center")
-        ax.legend(loc="upper right")
+        ax.legend(**OUTSIDE)
     ax.set(xlabel="time (s)", ylabel="mV", title=title)
     return fig
 
@@ -56,7 +80,8 @@ def plot_noise_gallery(clean: np.ndarray, noises: dict, fs: float, seconds: floa
 
 def plot_denoising(t_or_fs, noisy, clean, estimates: dict | None = None, beats=None, detected=None,
                    title: str = "", ax=None):
-    """Noisy, clean and denoised traces (mV) on one axis, with reference (and detected) R-peaks.
+    """Noisy, clean and denoised traces (mV) on one axis, each minus its mean (so the noisy trace lies over the
+    clean one whatever the baseline), with reference (and detected) R-peaks; the legend outside the axes.
 
     Parameters
     ----------
@@ -70,17 +95,19 @@ def plot_denoising(t_or_fs, noisy, clean, estimates: dict | None = None, beats=N
     """
     fig, ax = _axes(ax, (12, 3.2))
     t = np.arange(len(clean)) / t_or_fs if np.isscalar(t_or_fs) else t_or_fs
+    noisy, clean = (np.asarray(v, dtype=float) - np.mean(v) for v in (noisy, clean))
+    estimates = {k: np.asarray(v, dtype=float) - np.mean(v) for k, v in (estimates or {}).items()}
     ax.plot(t, noisy, color=COLORS["noisy"], lw=0.8, label="noisy")
     ax.plot(t, clean, color=COLORS["clean"], lw=0.9, label="clean")
-    for name, y in (estimates or {}).items():
+    for name, y in estimates.items():
         ax.plot(t, y, color=COLORS.get(name, None), lw=0.9, alpha=0.9, label=name)
     if beats is not None and len(beats):
         ax.plot(t[beats], clean[beats], "v", color="k", ms=6, label="reference R")
     if detected is not None and len(detected):
         ref = next(iter((estimates or {"clean": clean}).values()))
         ax.plot(t[detected], ref[detected] + 0.25, "o", mfc="none", color="C3", ms=7, label="detected R")
-    ax.set(xlabel="time (s)", ylabel="mV", title=title)
-    ax.legend(loc="upper right", ncol=6, fontsize=8)
+    ax.set(xlabel="time (s)", ylabel="mV (mean removed)", title=title)
+    ax.legend(fontsize=8, **OUTSIDE)
     return fig
 
 
@@ -95,14 +122,19 @@ def plot_windows(clean: np.ndarray, noisy: np.ndarray, fs: float, beat_lists=Non
 
 
 def plot_loss_curves(histories: dict, ax=None):
-    """Training and validation loss per epoch; ``histories[name]`` is a DataFrame with epoch, train_loss, val_loss."""
+    """Training (solid) and validation (dashed) loss per epoch, on linear axes with whole epochs.
+
+    ``histories[name]`` is a DataFrame with ``epoch``, ``train_loss``, ``val_loss``.
+    """
     fig, ax = _axes(ax, (7, 3.5))
     for i, (name, h) in enumerate(histories.items()):
         c = COLORS.get(name, f"C{i}")
-        ax.plot(h["epoch"], h["train_loss"], "-", color=c, label=f"{name} train")
-        ax.plot(h["epoch"], h["val_loss"], "--", color=c, label=f"{name} validation")
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="Loss curves")
-    ax.legend(fontsize=8)
+        ax.plot(h["epoch"], h["train_loss"], "o-", ms=3, color=c, label=f"{name} training")
+        ax.plot(h["epoch"], h["val_loss"], "s--", ms=3, mfc="none", color=c, label=f"{name} validation")
+    ax.set(xlabel="epoch", ylabel="loss", title="Loss curves")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, **OUTSIDE)
     return fig
 
 
@@ -110,7 +142,10 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
                 ref_line: float | None = 0.0):
     """A metric against input SNR: one line per ``hue`` value, one panel per ``col`` value.
 
-    ``table`` is a long DataFrame with columns ``snr_in`` (dB), ``y``, ``hue`` and optionally ``col``.
+    ``table`` is a long DataFrame with columns ``snr_in`` (dB), ``y``, ``hue`` and optionally ``col``. A shipped
+    reference model (a ``hue`` ending in :data:`REFERENCE`) is drawn in its model's colour, dashed with hollow
+    markers (:func:`line_style`). A panel whose name starts with "NSTDB" is labelled :data:`NSTDB_LEVEL_LABEL`:
+    its x values are the records' level names, not sample-power SNRs.
     """
     cols = [None] if col is None else list(dict.fromkeys(table[col]))
     fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols), 3.2), sharey=True, squeeze=False)
@@ -118,15 +153,14 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
         sub = table if c is None else table[table[col] == c]
         for i, (h, g) in enumerate(sub.groupby(hue, sort=False)):
             g = g.sort_values("snr_in")
-            base = str(h).removesuffix(" (reference)")  # the shipped model: its model's colour, dashed
-            style = "o--" if base != h else "o-"
-            ax.plot(g["snr_in"], g[y], style, color=COLORS.get(base, f"C{i}"), label=h, ms=4)
+            ax.plot(g["snr_in"], g[y], label=h, **line_style(str(h), i))
         if ref_line is not None:
             ax.axhline(ref_line, color="k", lw=0.6)
-        ax.set(xlabel="input SNR (dB)", title=str(c) if c is not None else title)
+        nstdb = str(c).startswith("NSTDB") or (c is None and "NSTDB" in title)
+        ax.set(xlabel=NSTDB_LEVEL_LABEL if nstdb else "input SNR (dB)", title=str(c) if c is not None else title)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(ylabel or y)
-    axes[0, -1].legend(fontsize=8)
+    axes[0, -1].legend(fontsize=8, **OUTSIDE)
     if title and col is not None:
         fig.suptitle(title)
     fig.tight_layout()
@@ -140,14 +174,16 @@ def plot_harm_vs_baseline(table, ax=None):
     """
     fig, ax = _axes(ax, (7, 4))
     for i, (name, g) in enumerate(table.groupby("method", sort=False)):
-        ax.scatter(g["baseline_db"], g["snr_out"], s=9, alpha=0.6, color=COLORS.get(name, f"C{i}"), label=name)
+        st = line_style(str(name), i)
+        ax.plot(g["baseline_db"], g["snr_out"], ls="none", marker=st["marker"], mfc=st["mfc"], color=st["color"],
+                ms=3.5, alpha=0.6, label=name)
     lo = min(table["baseline_db"].min(), -1.0)
     ax.plot([lo, 0], [-lo, 0], "k--", lw=0.8, label="all of the baseline removed, nothing else")
     ax.set(xlabel="own baseline wander below 0.5 Hz (dB of the window's power)",
            ylabel="output SNR on noise-free input (dB)",
            title="Do no harm, window by window: the record's own baseline wander")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, **OUTSIDE)
     return fig
 
 
@@ -179,7 +215,7 @@ def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detect
             marks = np.asarray(marks)[np.asarray(marks) < len(signal)]
             a1.plot(marks / fs, signal[marks], style, mfc="none" if style == "o" else colour, color=colour, label=label)
     a1.set(ylabel="mV")
-    a1.legend(loc="upper right")
+    a1.legend(**OUTSIDE)
     a2.plot(t, prob[:len(signal)], color="C3")
     a2.axhline(threshold, ls="--", color="k", lw=0.6)
     a2.set(xlabel="time (s)", ylabel="P(R-peak)")
@@ -201,7 +237,7 @@ def plot_threshold(table, chosen: float | None = None, ax=None):
     ax.set(xlabel="threshold on the peak probability", ylabel="gross F1 (%)",
            title="Detection threshold, validation records")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, **OUTSIDE)
     fig.tight_layout()
     return fig
 
@@ -225,27 +261,35 @@ def plot_stream_snapshots(signal: np.ndarray, fs: float, peaks: np.ndarray, repo
         ax.axvspan(max(a / fs, t - latency_s), t, color="0.85", label=f"still deciding ({latency_s * 1000:.0f} ms)")
         ax.set_xlim(t - window_s, t + 0.2)
         ax.set_ylabel(f"t = {t:g} s\nmV")
-    np.atleast_1d(axes)[0].legend(loc="upper left", fontsize=8, ncol=3)
+    np.atleast_1d(axes)[0].legend(fontsize=8, **OUTSIDE)
     np.atleast_1d(axes)[-1].set_xlabel("time (s)")
     fig.tight_layout()
     return fig
 
 
-def plot_lookahead(table, offline=None, ax=None):
-    """Gross F1 (%) against the look-ahead (s), one line per case; dashed: the offline detector's F1 per case.
+def plot_lookahead(table, offline=None, reference=None, ax=None):
+    """Gross F1 (%) against the look-ahead (s), one colour per case.
 
-    ``table``: columns ``lookahead_s``, ``case``, ``gross_f1``; ``offline``: ``case`` to F1 (%).
+    ``table``: columns ``lookahead_s``, ``case``, ``gross_f1``: the detectors trained here (solid, filled circles);
+    ``reference``: the same columns for the shipped reference detectors (dashed, hollow squares, named
+    ``case (reference)``); ``offline``: ``case`` to the offline GRU's F1 (%), dotted.
     """
     fig, ax = _axes(ax, (7, 3.5))
-    for i, (case, g) in enumerate(table.groupby("case", sort=False)):
-        g = g.sort_values("lookahead_s")
-        ax.plot(g["lookahead_s"], g["gross_f1"], "o-", color=f"C{i}", label=case)
+    parts = [(table, "")] + ([] if reference is None else [(reference, REFERENCE)])
+    cases = list(dict.fromkeys(c for t, _ in parts for c in t["case"]))
+    for i, case in enumerate(cases):
+        for t, suffix in parts:
+            g = t[t["case"] == case].sort_values("lookahead_s")
+            if len(g):
+                st = {**line_style(f"{case}{suffix}", i), "color": f"C{i}"}
+                st["mfc"] = "none" if suffix else f"C{i}"
+                ax.plot(g["lookahead_s"], g["gross_f1"], label=f"{case}{suffix}", **st)
         if offline is not None and case in offline:
-            ax.axhline(offline[case], color=f"C{i}", ls="--", lw=0.8)
+            ax.axhline(offline[case], color=f"C{i}", ls=":", lw=0.8)
     ax.set(xlabel="look-ahead (s)", ylabel="gross F1 (%)",
-           title="Real-time detector: accuracy against look-ahead (dashed: offline GRU)")
+           title="Real-time detector: accuracy against look-ahead (dotted: offline GRU)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, **OUTSIDE)
     fig.tight_layout()
     return fig
 
