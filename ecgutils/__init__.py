@@ -13,8 +13,8 @@ Subpackages by layer; an arrow points only down this list (``lint-imports`` chec
 ``export``         CSV exports with the ``R_peak`` column; one recording end to end
 ``streaming``      ``StreamingDetector`` and ``StreamingDenoiser``: chunk by chunk with a stated latency
 ``inference``      ``denoise``, ``detect_r_peaks``, ``classify_segments`` for signals of any length and rate
-``models``         the networks, checkpoints, the shipped weights, runtime (seeds, threads, device)
-``config``         every setting per profile and per model (frozen dataclasses)
+``config``         every setting per profile and per model (frozen dataclasses), named by the model registry
+``models``         the model registry, the networks, checkpoints, the shipped weights, runtime (seeds, threads, device)
 ``data``           record splits, windows, noise, NSTDB cases, the processed window store
 ``io``             paths, atomic files, PhysioNet fetch with SHA-256, record reading
 ``dsp``            filters, resampling (offline and streaming), peak picking

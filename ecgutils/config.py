@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from ecgutils.data.splits import PROFILES, Split, profile_split
 from ecgutils.data.store import WindowConfig
+from ecgutils.models import registry
 
 @dataclass(frozen=True)
 class NoiseConfig:
@@ -87,9 +88,9 @@ class Recipe:
     Attributes
     ----------
     name : str
-        File stem of its checkpoint and history (``lstm_denoiser`` ...).
+        File stem of its checkpoint and history (``lstm_denoiser`` ...), the registry's ``stem``.
     kind : str
-        Network, see :data:`ecgutils.models.MODELS`.
+        Network, the registry's ``kind`` (:data:`ecgutils.models.registry.REGISTRY`).
     model : dict
         The network's parameters (layers, units, frame ...).
     train : TrainConfig
@@ -143,10 +144,15 @@ class ProfileConfig:
     tune: TuneConfig
 
     def recipes(self) -> dict:
-        """``{"lstm": Recipe, "cnn": ..., "classifier": ..., "detector": ..., "stream_denoiser": ...,
-        "stream_detector": ...}``."""
-        return {"lstm": self.lstm, "cnn": self.cnn, "classifier": self.classifier, "detector": self.detector,
-                "stream_denoiser": self.stream_denoiser, "stream_detector": self.stream_detector}
+        """``{role: Recipe}`` for every model: ``"lstm"``, ``"cnn"``, ``"classifier"``, ``"detector"``,
+        ``"stream_denoiser"``, ``"stream_detector"`` (the registry's roles)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Recipe)}
+
+
+def _recipe(role: str, model: dict, train: TrainConfig, noise: NoiseConfig, loss: dict) -> Recipe:
+    """The recipe of ``role``, named and typed by the model registry (its ``stem`` and ``kind``)."""
+    row = registry.spec(role)
+    return Recipe(row.stem, row.kind, model, train, noise, loss)
 
 
 #: Denoiser and R-peak training noise. The R-peak models go down to -15 dB (NSTDB level 0 is about -12.7 dB).
@@ -196,21 +202,18 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
 
     return ProfileConfig(
         profile=profile, seed=seed, split=profile_split(profile), windows=WindowConfig(),
-        lstm=Recipe("lstm_denoiser", "lstm", dict(frame=8, hidden=64, layers=2, bidirectional=True, gate=True),
-                    schedule("lstm"), DENOISER_NOISE, {"kind": "mse_scaled"}),
-        cnn=Recipe("cnn_denoiser", "cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
-                   {"kind": "mse_scaled"}),
-        classifier=Recipe("gru_classifier", "gru_classifier",
-                          dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
-                          schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
-        detector=Recipe("gru_detector", "gru_detector", dict(frame=8, hidden=48, layers=2, bidirectional=True),
-                        schedule("detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
-        stream_denoiser=Recipe("lstm_stream_denoiser", "causal_lstm",
-                               dict(frame=8, hidden=64, layers=2, lookahead_s=DENOISER_LOOKAHEAD_S),
-                               schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
-        stream_detector=Recipe("gru_stream_detector", "causal_gru_detector",
-                               dict(frame=8, hidden=48, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S),
-                               schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+        lstm=_recipe("lstm", dict(frame=8, hidden=64, layers=2, bidirectional=True, gate=True), schedule("lstm"),
+                     DENOISER_NOISE, {"kind": "mse_scaled"}),
+        cnn=_recipe("cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
+                    {"kind": "mse_scaled"}),
+        classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
+                           schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
+        detector=_recipe("detector", dict(frame=8, hidden=48, layers=2, bidirectional=True), schedule("detector"),
+                         RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+        stream_denoiser=_recipe("stream_denoiser", dict(frame=8, hidden=64, layers=2, lookahead_s=DENOISER_LOOKAHEAD_S),
+                                schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
+        stream_detector=_recipe("stream_detector", dict(frame=8, hidden=48, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S),
+                                schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
         tune=TuneConfig(),
     )
 

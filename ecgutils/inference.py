@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ecgutils.models import checkpoints
+from ecgutils.models import checkpoints, registry
 from ecgutils.dsp import filters
 from ecgutils.dsp import peaks
 from ecgutils.dsp.resampling import resample
@@ -21,9 +21,9 @@ from ecgutils.dsp.resampling import resample
 #: Window and overlap of :func:`overlap_apply`, s.
 WINDOW_S, OVERLAP_S = 10.0, 2.0
 #: Denoising methods: the trained models and the classical filters.
-DENOISERS = ("lstm", "cnn", "bandpass", "identity")
+DENOISERS = registry.methods("denoise") + ("bandpass", "identity")
 #: R-peak detection methods.
-DETECTORS = ("gru", "xqrs")
+DETECTORS = registry.methods("detect") + ("xqrs",)
 
 
 def check_signal(signal, fs: float) -> np.ndarray:
@@ -133,7 +133,7 @@ def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.n
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
         return filters.ecg_clean(x, fs=fs, method=method)
-    model = checkpoints.resolve(method, checkpoint)
+    model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
     y = _model_windows(model, _at_model_rate(x, fs, model), lambda b: predict(model, b))
     return _back_to(y, model.fs, fs, len(x))
 
@@ -160,7 +160,7 @@ def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
         return filters.ecg_clean(x, fs=fs, method=method)
-    model = checkpoints.resolve(method, checkpoint)
+    model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
     if fs != model.fs:
         raise ValueError(f"the {method} model works at {model.fs} Hz, the windows are at {fs} Hz: resample them "
                          "(ecgutils.dsp.resampling.resample), or use denoise() on the whole signal")
@@ -218,7 +218,7 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
         return np.zeros(0, dtype=np.int64)
     if method == "xqrs":
         return peaks.xqrs_detect(x, fs=fs)
-    model = checkpoints.resolve("detector", checkpoint)
+    model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
     xm = _at_model_rate(x, fs, model)
     found = peaks.peaks_from_probability(_probability_at_model_rate(xm, model), fs=model.fs,
                                          threshold=model.threshold if threshold is None else threshold)

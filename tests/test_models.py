@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from ecgutils import models
+from ecgutils.models import checkpoints
+from ecgutils.models.causal import CausalGRUDetector
 
 
 @pytest.mark.parametrize("kind,length,out_shape", [("lstm", 3600, (2, 3600)), ("cnn", 3600, (2, 3600)),
@@ -37,7 +39,8 @@ def test_classifier_pools_over_the_central_frames_only():
 
 
 def test_bad_options_are_explained():
-    with pytest.raises(ValueError, match="valid options: lstm, cnn, gru_detector, gru_classifier"):
+    with pytest.raises(ValueError, match="valid options: lstm, cnn, gru_classifier, gru_detector, causal_lstm, "
+                                         "causal_gru_detector"):
         models.build_model("transformer")
     with pytest.raises(ValueError, match="layers must be 1, 2 or 3"):
         models.build_model("lstm", layers=4)
@@ -55,3 +58,37 @@ def test_models_carry_rate_and_threshold_as_fields():
     clf = models.build_model("gru_classifier", hidden=4, segment=90, context=45)
     assert clf.input_length == 180
     assert models.count_parameters(models.build_model("lstm", hidden=8, layers=1)) > 0
+
+
+def test_one_set_threshold_for_offline_and_causal_detectors():
+    assert CausalGRUDetector.set_threshold is models.GRUDetector.set_threshold is models.GRUClassifier.set_threshold
+    causal = models.build_model("causal_gru_detector", hidden=4, layers=1)
+    causal.set_threshold(0.8)
+    assert causal.threshold == causal.config["threshold"] == 0.8
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        causal.set_threshold(0.0)
+
+
+def test_resolve_hands_each_caller_a_model_of_its_own():
+    a, b = checkpoints.resolve("detector"), checkpoints.resolve("detector")
+    assert a is not b
+    shipped, bias = b.threshold, b.out.bias.detach().clone()
+    a.set_threshold(0.5 if shipped != 0.5 else 0.6)  # one caller tunes its copy and moves it to another dtype
+    a.double()
+    with torch.no_grad():
+        a.out.bias.add_(1.0)
+    c = checkpoints.resolve("detector")
+    assert c.threshold == c.config["threshold"] == shipped
+    assert c.out.bias.dtype == torch.float32 and torch.equal(c.out.bias, bias)
+
+
+def test_resolve_reads_a_checkpoint_file_once(tmp_path, monkeypatch):
+    m = models.build_model("gru_detector", seed=0, hidden=4, layers=1)
+    path = checkpoints.save_checkpoint(tmp_path / "det.pt", m, "gru_detector", profile="quick", dataset="d",
+                                       recipe={}, epoch=1, val_loss=0.1)
+    reads = []
+    real = checkpoints._read
+    monkeypatch.setattr(checkpoints, "_read", lambda p: reads.append(p) or real(p))
+    first, second = checkpoints.resolve("detector", path), checkpoints.resolve("detector", path)
+    assert len(reads) == 1 and first is not second
+    torch.testing.assert_close(first.out.weight, m.out.weight)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgutils.models import checkpoints
+from ecgutils.models import checkpoints, runtime
 from ecgutils.training import losses
 from ecgutils import models
 from ecgutils.training import loop
@@ -71,6 +71,33 @@ def test_training_threads_are_restored():
     assert torch.get_num_threads() == before
 
 
+def test_training_runs_on_the_cpu_unless_a_device_is_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine
+    model, epoch, val, loss = _toy_parts()
+    seen = set()
+
+    def spy(out, target, inputs):
+        seen.update({out.device.type, target.device.type, inputs.device.type})
+        return loss(out, target, inputs)
+
+    fitted = loop.fit(model, epoch, val, spy, TrainConfig(epochs=1, lr=1e-2), progress=False)
+    assert seen == {"cpu"} and fitted.device == "cpu"
+    path = checkpoints.save_checkpoint(tmp_path / "m.pt", fitted.model, "lstm", profile="quick", dataset="d",
+                                       recipe={}, epoch=fitted.epoch, val_loss=fitted.val_loss, device=fitted.device)
+    assert torch.load(path, weights_only=True)["device"] == "cpu"
+    assert checkpoints.read_checkpoint(path).device == "cpu"
+
+
+def test_device_policy():
+    assert runtime.pick_device() == torch.device("cpu")
+    if torch.cuda.is_available():
+        assert runtime.pick_device("cuda").type == runtime.pick_device("auto").type == "cuda"
+    else:
+        with pytest.raises(ValueError, match="no CUDA device.*device=None"):
+            runtime.pick_device("cuda")
+        assert runtime.pick_device("auto").type in ("cpu", "mps")
+
+
 def _save(tmp_path, profile="quick", dataset="quick-abc"):
     m = models.build_model("gru_detector", seed=0, hidden=4, layers=1)
     m.set_threshold(0.7)
@@ -91,6 +118,7 @@ def test_checkpoint_round_trip_keeps_weights_threshold_and_recipe(tmp_path):
         torch.testing.assert_close(again(x), m.eval()(x))
     info = checkpoints.read_checkpoint(path)
     assert info.epoch == 2 and info.recipe == checkpoints._plain(recipe.to_dict())
+    assert info.device is None and "device" not in payload  # no device named: none recorded
     assert not list(tmp_path.glob(".*tmp"))
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ecgutils.models import checkpoints
+from ecgutils.models import checkpoints, registry
 from ecgutils.data import store
 from ecgutils.evaluation import denoising
 from ecgutils.io import paths
@@ -35,7 +35,6 @@ from ecgutils.io.records import read_record
 from ecgutils.export import write_csv
 from ecgutils.inference import denoise, detect_r_peaks
 from ecgutils.data.noise import NoiseBank
-from ecgutils.training.runs import NOTEBOOK
 from ecgutils.evaluation.targets import check_targets
 
 
@@ -90,7 +89,7 @@ def model_paths(source: str) -> dict:
     out = {}
     for role, name in checkpoints.ROLES.items():
         path = paths.outputs_dir("models", source) / f"{name}.pt"
-        checkpoints.load_model(path, profile=source, notebook=NOTEBOOK[role])
+        checkpoints.load_model(path, profile=source, notebook=registry.spec(role).notebook)
         out[role] = path
     return out
 
