@@ -21,7 +21,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
     return path
 
 
-def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, fs: float,
+def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, *, fs: float,
                  clean: np.ndarray | None = None) -> pd.DataFrame:
     """The sample-level export: one row per sample.
 
@@ -56,7 +56,7 @@ def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, fs:
 
 
 def windows_table(record: np.ndarray, window_start: np.ndarray, centre_start: np.ndarray, window_index: np.ndarray,
-                  labels: np.ndarray, prob: np.ndarray, threshold: float = 0.5, fs: float = 360.0) -> pd.DataFrame:
+                  labels: np.ndarray, prob: np.ndarray, threshold: float = 0.5, *, fs: float) -> pd.DataFrame:
     """The classifier's test windows, one row per 0.25 s segment, with the ``R_peak`` decision.
 
     Parameters
@@ -68,6 +68,10 @@ def windows_table(record: np.ndarray, window_start: np.ndarray, centre_start: np
         the window it belongs to.
     labels, prob : ndarray, shape (n_segments,)
         Reference label (1: a reference R-peak in the segment) and the classifier's probability.
+    threshold : float
+        Decision threshold on the probability.
+    fs : float
+        The windows' sampling rate, Hz.
 
     Returns
     -------
@@ -82,7 +86,7 @@ def windows_table(record: np.ndarray, window_start: np.ndarray, centre_start: np
     })
 
 
-def read_signal(source: str | Path, fs: float | None = None, column: str | None = None,
+def read_signal(source: str | Path, *, fs: float | None, column: str | None = None,
                 lead: str = "MLII") -> tuple[np.ndarray, float]:
     """Read one lead from a WFDB record (path without extension) or a CSV of samples.
 
@@ -90,8 +94,9 @@ def read_signal(source: str | Path, fs: float | None = None, column: str | None 
     ----------
     source : path
         ``rec`` (with ``rec.hea`` beside it) or ``samples.csv``.
-    fs : float, optional
-        Sampling rate of a CSV, Hz (required for CSV; WFDB headers carry their own).
+    fs : float or None
+        Required: the sampling rate of a CSV, Hz; ``None`` for a WFDB record, whose header gives it (a number must
+        then agree with the header).
     column : str, optional
         CSV column holding the signal in mV (default: the first numeric column that is not a time column).
     lead : str
@@ -101,6 +106,7 @@ def read_signal(source: str | Path, fs: float | None = None, column: str | None 
     -------
     signal : ndarray, shape (n,), float32, mV
     fs : float
+        Hz: the CSV's, or 360 for a WFDB record (read at the models' rate, :func:`ecgutils.io.records.read_record`).
     """
     source = Path(source)
     if source.suffix.lower() == ".csv":
@@ -118,19 +124,26 @@ def read_signal(source: str | Path, fs: float | None = None, column: str | None 
         return df[column].to_numpy(dtype=np.float32), float(fs)
     base = source.with_suffix("") if source.suffix == ".hea" else source
     rec = read_record(str(base), lead=lead)  # the header gives the rate; other rates come back at 360 Hz
+    if fs is not None and float(fs) != rec.original_fs:
+        raise ValueError(f"{base.name}'s header says {rec.original_fs:g} Hz, not fs={fs:g}: pass fs=None for a WFDB "
+                         "record")
     return rec.signal, rec.fs
 
 
-def export_recording(source: str | Path, out: str | Path, fs: float | None = None, column: str | None = None,
+def export_recording(source: str | Path, out: str | Path, *, fs: float | None, column: str | None = None,
                      lead: str = "MLII", denoiser=None, detector=None) -> pd.DataFrame:
     """Denoise a recording, detect its R-peaks and write the sample-level CSV.
 
     Parameters
     ----------
     source : path
-        A WFDB record (path without extension) or a CSV of samples (then ``fs`` is required).
+        A WFDB record (path without extension) or a CSV of samples.
     out : path
         The CSV to write (atomically).
+    fs : float or None
+        Required: the CSV's sampling rate, Hz, or ``None`` for a WFDB record (its header gives the rate).
+    column, lead :
+        As :func:`read_signal`.
     denoiser, detector : path or nn.Module, optional
         Default: the shipped reference models.
 
@@ -140,10 +153,10 @@ def export_recording(source: str | Path, out: str | Path, fs: float | None = Non
         ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``; at the CSV's rate, or at 360 Hz for
         a WFDB record (resampled if it had another rate).
     """
-    x, fs = read_signal(source, fs, column, lead)
+    x, fs = read_signal(source, fs=fs, column=column, lead=lead)
     y = denoise(x, fs=fs, checkpoint=denoiser)
     peaks = detect_r_peaks(y, fs=fs, checkpoint=detector)
-    table = sample_table(x, y, peaks, fs)
+    table = sample_table(x, y, peaks, fs=fs)
     write_csv(table, out, index=False)
     return table
 

@@ -18,8 +18,9 @@ def test_sample_table_marks_peaks():
 
 def test_windows_table_places_segments_in_the_record():
     t = export.windows_table(np.array(["100", "105"]), np.array([0, 3600]), np.array([45, 135, 45]),
-                             np.array([0, 0, 1]), np.array([1, 0, 1]), np.array([0.9, 0.2, 0.4]))
+                             np.array([0, 0, 1]), np.array([1, 0, 1]), np.array([0.9, 0.2, 0.4]), fs=360)
     assert t.start_sample.tolist() == [45, 135, 3645]
+    assert t.start_s.tolist() == pytest.approx([0.125, 0.375, 10.125])
     assert t.R_peak.tolist() == [1, 0, 0] and t.reference.tolist() == [1, 0, 1]
     assert set(t.columns) >= {"record", "start_sample", "reference", "probability", "R_peak"}
 
@@ -36,7 +37,9 @@ def test_read_signal_from_csv_needs_fs_and_finds_the_column(tmp_path):
     p = tmp_path / "s.csv"
     pd.DataFrame({"time": [0, 1, 2], "lead": [0.1, 0.2, 0.3]}).to_csv(p, index=False)
     with pytest.raises(ValueError, match="pass its sampling rate"):
-        export.read_signal(p)
+        export.read_signal(p, fs=None)
+    with pytest.raises(TypeError):
+        export.read_signal(p)  # the rate is never assumed: fs=None says "the file says it"
     sig, fs = export.read_signal(p, fs=250)
     assert fs == 250 and sig.tolist() == pytest.approx([0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="no column 'ii'"):
@@ -53,8 +56,10 @@ def test_export_recording_from_csv_and_wfdb(tmp_path, identity_denoiser):
     assert len(back) == len(sig) and back.R_peak.sum() == len(beats)  # the stand-in detector finds every beat
     np.testing.assert_allclose(back.denoised_mV, sig, atol=5e-3)  # identity denoiser; 250->360->250 Hz resampling
     rec = write_record(tmp_path / "wfdb", "rec1")
-    out = export.export_recording(rec, tmp_path / "out2.csv", denoiser=den, detector=det)
+    out = export.export_recording(rec, tmp_path / "out2.csv", fs=None, denoiser=den, detector=det)
     assert len(out) == 3600 and out.time_s.iloc[1] == pytest.approx(1 / 360, abs=1e-6)
+    with pytest.raises(ValueError, match="header says 360 Hz, not fs=250"):
+        export.export_recording(rec, tmp_path / "out3.csv", fs=250, denoiser=den, detector=det)
 
 
 def test_summary_metrics_gathers_every_task():

@@ -66,10 +66,10 @@ def test_beat_scores_and_edge_cases():
     s = metrics.beat_scores(tp=90, fp=10, fn=10)
     assert s["se"] == pytest.approx(90) and s["ppv"] == pytest.approx(90) and s["f1"] == pytest.approx(90)
     assert s["der"] == pytest.approx(100 * 20 / 100)
-    m = metrics.match_beats(np.array([100, 500]), np.array([], dtype=int))
+    m = metrics.match_beats(np.array([100, 500]), np.array([], dtype=int), fs=360)
     assert (m["tp"], m["fp"], m["fn"]) == (0, 0, 2)
     per, overall = metrics.score_detections({"a": (np.array([100, 500]), np.array([101, 499])),
-                                             "b": (np.array([100, 500]), np.array([300]))})
+                                             "b": (np.array([100, 500]), np.array([300]))}, fs=360)
     assert overall["gross_f1"] == pytest.approx(100 * 4 / 7)
     assert overall["avg_f1"] == pytest.approx((100 + 0) / 2)
 
@@ -77,7 +77,7 @@ def test_beat_scores_and_edge_cases():
 def test_baseline_share_is_the_power_below_half_a_hertz():
     t = np.arange(3600) / 360
     slow, fast = np.sin(2 * np.pi * 0.15 * t), np.sin(2 * np.pi * 10 * t)
-    share = metrics.baseline_share_db(np.stack([slow, fast, slow + fast, 0.1 * slow + fast]))
+    share = metrics.baseline_share_db(np.stack([slow, fast, slow + fast, 0.1 * slow + fast]), fs=360)
     assert share[0] > -1.0                          # all of it is baseline (the window's edges cost a little)
     assert share[1] < -30.0                         # none of it
     assert share[2] == pytest.approx(-3.0, abs=0.6)  # half of it

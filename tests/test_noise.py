@@ -63,3 +63,20 @@ def test_random_noise_reports_kind_and_snr():
     n, kind, snr = noise.random_noise(clean, rng, bank, snr_range=(-6, 24))
     assert set(kind) <= {"gaussian", "bw", "em", "ma", "mixed"} and len(set(kind)) > 2
     np.testing.assert_allclose(noise.noise_snr_db(clean, n), snr, atol=0.1)
+
+
+def test_one_snr_one_test_half_one_record_name():
+    from ecgutils import constants
+    from ecgutils.data import nstdb, splits
+    from ecgutils.evaluation import metrics
+
+    rng = np.random.default_rng(1)
+    clean, est = rng.normal(size=(3, 3600)), rng.normal(size=(3, 3600))
+    out = metrics.denoising_metrics(clean, est, est).snr_out.to_numpy()
+    np.testing.assert_allclose(out, noise.noise_snr_db(clean, est - clean), rtol=1e-12)  # the metric is the SNR
+    assert noise.HALVES["train"][1] == noise.HALVES["test"][0] == constants.NOISE_TEST_START
+    test_half, every = nstdb.noisy_mask(), nstdb.noisy_mask(test_half=False)
+    assert not test_half[:constants.NOISE_TEST_START].any() and every[:constants.NOISE_TEST_START].any()
+    assert np.array_equal(test_half[constants.NOISE_TEST_START:], every[constants.NOISE_TEST_START:])
+    assert nstdb.record_name is splits.record_name
+    assert splits.NSTDB_RECORDS[:2] == ("118e24", "118e18") and splits.NSTDB_RECORDS[-1] == "119e_6"

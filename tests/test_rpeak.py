@@ -10,25 +10,28 @@ from tests.helpers import AmplitudeDetector, synthetic_ecg, toy_bank
 
 def test_noisy_record_has_the_snr_in_every_window():
     sig, _ = synthetic_ecg(36_000 + 500)
-    x = detection.noisy_record(sig.astype(np.float32), "em", 6, toy_bank(), np.random.default_rng(0))
+    x = noise.noisy_record(sig.astype(np.float32), "em", 6, toy_bank(), np.random.default_rng(0), fs=360)
     assert x.shape == sig.shape
     w = 3600
     s = noise.noise_snr_db(sig[:36_000].reshape(-1, w), (x - sig)[:36_000].reshape(-1, w))
     np.testing.assert_allclose(s, 6, atol=0.1)
+    with pytest.raises(ValueError, match="resample the signal to 360 Hz"):
+        noise.noisy_record(sig, "em", 6, toy_bank(), np.random.default_rng(0), fs=250)
 
 
 def test_spans_and_masks():
-    assert detection.scoring_span(650_000, "ec57") == (108_000, 649_640)
-    assert detection.scoring_span(650_000, "whole") == (360, 649_640)
+    assert detection.scoring_span(650_000, "ec57", fs=360) == (108_000, 649_640)
+    assert detection.scoring_span(650_000, "whole", fs=360) == (360, 649_640)
+    assert detection.scoring_span(500_000, "ec57", fs=250) == (75_000, 499_750)
     with pytest.raises(ValueError, match="valid options: ec57, whole"):
-        detection.scoring_span(10, "all")
+        detection.scoring_span(10, "all", fs=360)
     mask = np.zeros(100, bool)
     mask[50:] = True
     np.testing.assert_array_equal(detection.in_span(np.array([5, 20, 60, 95]), 10, 90, mask), [60])
 
 
 def test_excerpt_shifts_reference_beats():
-    sig, ref = detection.excerpt({"a": np.arange(1000.0)}, {"a": np.array([10, 400, 600, 900])}, 1, 2)
+    sig, ref = detection.excerpt({"a": np.arange(1000.0)}, {"a": np.array([10, 400, 600, 900])}, 1, 2, fs=360)
     assert len(sig["a"]) == 360 and sig["a"][0] == 360
     np.testing.assert_array_equal(ref["a"], [40, 240])
 
@@ -37,7 +40,7 @@ def test_score_records_counts_per_detector():
     ref = np.arange(1000, 600_000, 300)
     dets = {"perfect": {"peaks": {"r": ref + 3}, "seconds": 1.0, "hours": 0.5},
             "half": {"peaks": {"r": ref[::2]}, "seconds": 2.0, "hours": 0.5}}
-    overall, per = detection.score_records(dets, {"r": ref}, {"r": 650_000}, "ec57")
+    overall, per = detection.score_records(dets, {"r": ref}, {"r": 650_000}, "ec57", fs=360)
     assert overall.loc["perfect", "gross_f1"] == pytest.approx(100)
     assert overall.loc["half", "gross_se"] == pytest.approx(50, abs=0.5)
     assert overall.loc["half", "gross_ppv"] == pytest.approx(100)

@@ -7,7 +7,7 @@ from ecgutils.io.records import Record
 def _record(n=36_000):
     sig = np.arange(n, dtype=np.float32) / 1000
     beats = np.arange(100, n, 300)
-    return Record("x", sig, 360.0, beats, np.array(["N"] * len(beats)))
+    return Record("x", sig, beats, np.array(["N"] * len(beats)), fs=360.0)
 
 
 def test_windows_carry_record_start_and_their_beats():

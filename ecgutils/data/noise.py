@@ -15,20 +15,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgutils.constants import FS, NOISE_TEST_START, RECORD_LENGTH, WINDOW_S
 from ecgutils.io.records import NOISE_RECORDS, read_noise
 
 #: Noise kinds :func:`add_noise` understands.
 KINDS = ("gaussian",) + NOISE_RECORDS + ("mixed",)
 #: Sample ranges of each noise recording, by use.
-HALVES = {"train": (0, 325_000), "test": (325_000, 650_000)}
+HALVES = {"train": (0, NOISE_TEST_START), "test": (NOISE_TEST_START, RECORD_LENGTH)}
 #: Input SNR levels of the evaluation grid, dB.
 SNR_LEVELS = (-6, 0, 6, 12, 18, 24)
 #: The classic assignment's Gaussian sigma, on the [0, 1] window scale.
 CLASSIC_SIGMA = 0.05
 
 
+def centred(a: np.ndarray) -> np.ndarray:
+    """``a`` minus its mean along the last axis, in float64 (every SNR and denoising metric removes window means)."""
+    a = np.asarray(a, dtype=np.float64)
+    return a - a.mean(axis=-1, keepdims=True)
+
+
 def noise_snr_db(clean: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """SNR in dB of ``clean`` against ``noise`` along the last axis, both mean-removed.
+    """SNR in dB of ``clean`` against ``noise`` along the last axis, both mean-removed: the protocol's SNR, and the
+    one SNR of the package (a denoiser's output SNR is this with ``noise = estimate - clean``).
 
     Parameters
     ----------
@@ -39,11 +47,17 @@ def noise_snr_db(clean: np.ndarray, noise: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (...)
         ``10 log10(sum c^2 / sum n^2)``; ``inf`` where the noise is zero.
+
+    Examples
+    --------
+    >>> t = np.arange(3600) / 360
+    >>> clean = np.sin(2 * np.pi * t)
+    >>> round(float(noise_snr_db(clean, 0.1 * clean)), 6)  # noise a tenth of the signal's amplitude: 20 dB
+    20.0
     """
-    c = clean - clean.mean(axis=-1, keepdims=True)
-    n = noise - noise.mean(axis=-1, keepdims=True)
+    c, n = centred(clean), centred(noise)
     with np.errstate(divide="ignore"):
-        return 10 * np.log10(np.sum(c.astype(np.float64) ** 2, -1) / np.sum(n.astype(np.float64) ** 2, -1))
+        return 10 * np.log10(np.sum(c ** 2, -1) / np.sum(n ** 2, -1))
 
 
 def scale_to_snr(clean: np.ndarray, noise: np.ndarray, snr: float | np.ndarray) -> np.ndarray:
@@ -197,3 +211,35 @@ def random_noise(clean: np.ndarray, rng: np.random.Generator, bank: NoiseBank, p
         if len(sel):
             noise[sel] = make_noise(clean[sel], k, rng, snr=snr[sel], bank=bank, part=part)
     return noise, kind, snr
+
+
+def noisy_record(signal: np.ndarray, kind: str, snr: float, bank: NoiseBank, rng: np.random.Generator, *,
+                 fs: float, part: str = "test") -> np.ndarray:
+    """A whole record with noise at ``snr`` dB in every 10 s window (test-half noise by default).
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples,)
+        Clean record, mV.
+    kind, snr, bank, rng, part :
+        As :func:`make_noise`.
+    fs : float
+        The record's rate, Hz: the noise recordings' own (360 Hz); resample other signals first.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32, mV
+    """
+    if float(fs) != FS:
+        raise ValueError(f"the NSTDB noise is at {FS} Hz and the signal at {fs:g} Hz: resample the signal to {FS} Hz "
+                         "first (ecgutils.dsp.resampling.resample)")
+    window = int(WINDOW_S * fs)
+    n = len(signal)
+    m = n // window * window
+    w = signal[:m].reshape(-1, window)
+    out = signal.astype(np.float32).copy()
+    out[:m] = (w + make_noise(w, kind, rng, snr=snr, bank=bank, part=part)).ravel()
+    if n > m:  # the tail shorter than a window gets the noise of a full window, cut
+        tail = signal[n - window:][None]
+        out[m:] = (tail + make_noise(tail, kind, rng, snr=snr, bank=bank, part=part))[0, -(n - m):]
+    return out

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgutils.constants import FS
+from ecgutils.constants import FS, NOISE_TEST_START, RECORD_LENGTH, WINDOW
+from ecgutils.data.splits import NSTDB_CLEAN, NSTDB_LEVELS, NSTDB_RECORDS, record_name
+from ecgutils.data.windows import WindowSet, cut_windows
 from ecgutils.io.records import read_record
-from ecgutils.data.splits import NSTDB_LEVELS, NSTDB_RECORDS
-from ecgutils.data.windows import WINDOW, WindowSet, cut_windows
 
 #: First noisy sample, length of a noisy (and of a clean) segment, in samples.
 NOISE_ONSET = 5 * 60 * FS
@@ -34,16 +34,7 @@ SEGMENT_LENGTH = 2 * 60 * FS
 LEVEL_OFFSET_DB = -12.7
 
 
-def record_name(clean: str, level: int) -> str:
-    """``("118", 6) -> "118e06"``, ``("119", -6) -> "119e_6"``."""
-    return f"{clean}e{level:02d}" if level >= 0 else f"{clean}e_{-level}"
-
-
-#: First sample of the noise recordings' test half (see ``ecgutils.noise.HALVES``).
-TEST_HALF_START = 325_000
-
-
-def noisy_mask(n_samples: int = 650_000, test_half: bool = True) -> np.ndarray:
+def noisy_mask(n_samples: int = RECORD_LENGTH, test_half: bool = True) -> np.ndarray:
     """Boolean mask, True inside the noisy segments of an NSTDB test record.
 
     With ``test_half`` (default), only where the added ``em`` noise comes from the test half of the recording
@@ -52,10 +43,10 @@ def noisy_mask(n_samples: int = 650_000, test_half: bool = True) -> np.ndarray:
     t = np.arange(n_samples)
     after = t - NOISE_ONSET
     mask = (after >= 0) & ((after // SEGMENT_LENGTH) % 2 == 0)
-    return mask & (t >= TEST_HALF_START) if test_half else mask
+    return mask & (t >= NOISE_TEST_START) if test_half else mask
 
 
-def segment_starts(n_samples: int = 650_000, noisy: bool = True, length: int = WINDOW,
+def segment_starts(n_samples: int = RECORD_LENGTH, noisy: bool = True, length: int = WINDOW,
                    test_half: bool = True) -> np.ndarray:
     """Starts of the windows of ``length`` samples lying wholly inside noisy (or clean) segments.
 
@@ -110,4 +101,22 @@ def load_case(name: str, noisy_segments: bool = True, length: int = WINDOW, test
 
 def load_cases(levels=NSTDB_LEVELS, noisy_segments: bool = True, **fetch_kwargs) -> list[NSTDBCase]:
     """:func:`load_case` for records 118 and 119 at every level in ``levels``."""
-    return [load_case(record_name(c, lvl), noisy_segments, **fetch_kwargs) for c in ("118", "119") for lvl in levels]
+    return [load_case(record_name(c, lvl), noisy_segments, **fetch_kwargs) for c in NSTDB_CLEAN for lvl in levels]
+
+
+def nstdb_signals(levels=NSTDB_LEVELS, **fetch_kwargs) -> tuple[dict, dict, dict]:
+    """NSTDB test records as whole signals, with the clean records' reference beats and the noisy-segment mask.
+
+    Returns
+    -------
+    signals, references, masks : dict
+        Keyed by NSTDB record name: signal (mV, 360 Hz), reference beats (samples), :func:`noisy_mask` (test half).
+    """
+    signals, refs, masks = {}, {}, {}
+    for clean in NSTDB_CLEAN:
+        ref = read_record(clean, **fetch_kwargs)
+        for lvl in levels:
+            name = record_name(clean, lvl)
+            rec = read_record(name, db="nstdb", **fetch_kwargs)
+            signals[name], refs[name], masks[name] = rec.signal, ref.beats, noisy_mask(len(rec.signal))
+    return signals, refs, masks

@@ -22,7 +22,20 @@ NSTDB_CLEAN = ("118", "119")
 PACED = ("102", "104", "107", "217")
 #: The 12 NSTDB noisy test records, by clean record and NSTDB level (dB, QRS-amplitude based).
 NSTDB_LEVELS = (24, 18, 12, 6, 0, -6)
-NSTDB_RECORDS = tuple(f"{r}e{lvl:02d}" if lvl >= 0 else f"{r}e_{-lvl}" for r in NSTDB_CLEAN for lvl in NSTDB_LEVELS)
+
+
+def record_name(clean: str, level: int) -> str:
+    """The NSTDB record of a clean record at a level: ``("118", 6) -> "118e06"``, ``("119", -6) -> "119e_6"``.
+
+    Examples
+    --------
+    >>> record_name("118", 6), record_name("119", -6)
+    ('118e06', '119e_6')
+    """
+    return f"{clean}e{level:02d}" if level >= 0 else f"{clean}e_{-level}"
+
+
+NSTDB_RECORDS = tuple(record_name(r, lvl) for r in NSTDB_CLEAN for lvl in NSTDB_LEVELS)
 #: Validation records, taken from DS1 minus 118/119 (chosen to include ventricular and bundle-branch beats).
 VALIDATION = ("106", "114", "209", "223")
 #: Training records: DS1 minus 118, 119 and the validation records.
@@ -47,8 +60,9 @@ def check_disjoint(split) -> None:
         raise ValueError(f"test records {sorted(leaked)} are used for training or validation")
 
 
-#: The evaluation profiles.
-PROFILES = ("quick", "full")
+#: The evaluation profiles: ``quick`` (a first run in a few minutes), ``full`` (the reference models) and ``smoke``
+#: (the tests: every code path on a handful of windows, one epoch; its numbers mean nothing).
+PROFILES = ("quick", "full", "smoke")
 
 
 @dataclass(frozen=True)
@@ -74,9 +88,12 @@ class Split:
 
 
 def profile_split(profile: str) -> Split:
-    """The record lists of a profile: ``quick`` a handful of records, ``full`` the protocol's split."""
+    """The record lists of a profile: ``quick`` a handful of records, ``smoke`` fewer, ``full`` the protocol's split."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid options: {', '.join(PROFILES)}")
+    if profile == "smoke":
+        return Split(train=("101", "208"), val=("106",), test=("100", "213"),
+                     max_windows={"train": 8, "val": 4, "test": 4})
     if profile == "quick":
         return Split(train=("101", "115", "208", "230"), val=("106",), test=("100", "105", "213"),
                      max_windows={"train": 40, "val": 20, "test": 12})

@@ -9,15 +9,12 @@ overlap to see more data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecgutils.constants import FS
+from ecgutils.constants import WINDOW
 from ecgutils.io.records import Record
-
-#: Default window length, samples (10 s at 360 Hz).
-WINDOW = 10 * FS
 
 
 @dataclass
@@ -45,7 +42,7 @@ class WindowSet:
     start: np.ndarray
     beat_ptr: np.ndarray
     beat_pos: np.ndarray
-    fs: float = FS
+    fs: float = field(kw_only=True)
 
     def __len__(self) -> int:
         return len(self.x)

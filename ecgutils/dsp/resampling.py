@@ -25,12 +25,12 @@ import numpy as np
 from scipy import signal as sps
 
 
-def rate_ratio(fs_in: float, fs_out: float) -> tuple[int, int]:
+def rate_ratio(*, fs_in: float, fs_out: float) -> tuple[int, int]:
     """``(up, down)``: ``fs_out / fs_in`` as a fraction with denominator at most 1000.
 
     Examples
     --------
-    >>> rate_ratio(250, 360)
+    >>> rate_ratio(fs_in=250, fs_out=360)
     (36, 25)
     """
     if not (float(fs_in) > 0 and float(fs_out) > 0):
@@ -84,7 +84,7 @@ class StreamResampler:
     """
 
     def __init__(self, *, fs_in: float, fs_out: float):
-        self.up, self.down = rate_ratio(fs_in, fs_out)
+        self.up, self.down = rate_ratio(fs_in=fs_in, fs_out=fs_out)
         self.half = 10 * max(self.up, self.down)
         taps = design_filter(self.up, self.down) * self.up
         self.n_taps = -(-len(taps) // self.up)  # input samples under the filter
@@ -151,6 +151,6 @@ def resample(x: np.ndarray, *, fs_in: float, fs_out: float) -> np.ndarray:
     """
     if float(fs_in) == float(fs_out):
         return np.asarray(x)
-    up, down = rate_ratio(fs_in, fs_out)
+    up, down = rate_ratio(fs_in=fs_in, fs_out=fs_out)
     return sps.resample_poly(np.asarray(x, dtype=np.float64), up, down, axis=-1, window=design_filter(up, down),
                              padtype="edge")

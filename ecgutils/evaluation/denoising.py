@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ecgutils.constants import FS
 from ecgutils.data.store import WindowStore
@@ -24,6 +23,7 @@ from ecgutils.inference import denoise_windows
 from ecgutils.evaluation.metrics import baseline_share_db, denoising_metrics, summarise_denoising
 from ecgutils.data.noise import KINDS, SNR_LEVELS, NoiseBank, make_noise
 from ecgutils.data.nstdb import LEVEL_OFFSET_DB, NSTDBCase, load_cases
+from ecgutils.data.splits import NSTDB_LEVELS
 
 
 
@@ -100,7 +100,9 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
         :func:`ecgutils.metrics.denoising_metrics`.
     """
     frames = []
-    for case in tqdm(cases, desc="denoising cases", disable=not progress):
+    for i, case in enumerate(cases):
+        if progress and (i % 10 == 0 or i == len(cases) - 1):
+            print(f"denoising: case {i + 1} of {len(cases)} ({case.name})", flush=True)
         for name, ckpt in methods.items():
             est = denoise_windows(case.noisy, fs=FS, method=name.split(" (")[0], checkpoint=ckpt)
             m = denoising_metrics(case.clean, est, case.noisy, case.span)
@@ -113,7 +115,8 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progress: bool = True) -> dict:
+def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progress: bool = True,
+           levels=SNR_LEVELS, nstdb_levels=NSTDB_LEVELS) -> dict:
     """The whole denoising evaluation: what notebook 02 shows and ``make bench`` prints.
 
     Parameters
@@ -125,6 +128,8 @@ def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progre
         band-pass are always scored.
     seed : int
         Seeds the synthetic cases.
+    levels, nstdb_levels : tuple
+        SNR of the synthetic cases (dB) and NSTDB levels scored (a profile's ``evaluation``); default all.
 
     Returns
     -------
@@ -133,12 +138,12 @@ def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progre
         (:func:`harm_by_baseline`, binned) and ``harm_windows`` (its per-window table).
     """
     methods = {"identity": None, "bandpass": None, **models}
-    cases = synthetic_cases(ds, bank, seed) + nstdb_cases(load_cases())
+    cases = synthetic_cases(ds, bank, seed, levels=levels) + nstdb_cases(load_cases(nstdb_levels))
     cases += nstdb_cases(load_cases(levels=(24,), noisy_segments=False), noisy_segments=False)
     per_window = evaluate(cases, methods, progress)
     t = ds.test
     noise_free = per_window[(per_window.case == "none") & (per_window.method != "identity")]
-    windows, by_bin = harm_by_baseline(noise_free, t.windows.x, t.windows.record)
+    windows, by_bin = harm_by_baseline(noise_free, t.windows.x, t.windows.record, fs=t.windows.fs)
     return {"per_window": per_window, "summary": summary_table(per_window), "harm_by_baseline": by_bin,
             "harm_windows": windows}
 
@@ -160,7 +165,7 @@ def improvement_pivot(summary: pd.DataFrame, value: str = "snr_imp") -> pd.DataF
 BASELINE_BINS = (-np.inf, -20.0, -10.0, -5.0, np.inf)
 
 
-def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, fs: float = FS,
+def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, *, fs: float,
                      bins=BASELINE_BINS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Output SNR on noise-free input against each window's own baseline wander: where "do no harm" is lost.
 
@@ -192,7 +197,7 @@ def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, fs: f
     if len(records) != len(clean):
         raise ValueError(f"need one record name per window: {len(records)} records for {len(clean)} windows")
     base = pd.DataFrame({"window": np.arange(len(clean)), "record": np.asarray(records).astype(str),
-                         "baseline_db": baseline_share_db(clean, fs)})
+                         "baseline_db": baseline_share_db(clean, fs=fs)})
     table = per_window[["window", "method", "snr_out"]].merge(base, on="window")
     table = table[["record", "window", "baseline_db", "method", "snr_out"]]
     table["own baseline (dB of window power)"] = pd.cut(table["baseline_db"], list(bins))

@@ -3,30 +3,51 @@ and the window classifier segment by segment.
 
 Scoring spans: ``ec57`` skips the first 5 minutes of each record (as ANSI/AAMI EC57 does; the detector may learn
 during them) and ``whole`` keeps everything but the first and last second. For the NSTDB records only the beats
-inside the noisy segments from sample 325,000 on count (:func:`ecgutils.nstdb.noisy_mask`).
+inside the noisy segments from sample 325,000 on count (:func:`ecgutils.data.nstdb.noisy_mask`).
 
 A detector here is any function ``fn(signal) -> sample indices`` of a 360 Hz signal; :func:`detector` makes one
-from :func:`ecgutils.inference.detect_r_peaks`'s methods, optionally after a denoiser.
+from :func:`ecgutils.inference.detect_r_peaks`'s methods, optionally after a denoiser. A :class:`Batched` detector
+takes every record at once. Scoring reads no data and adds no noise: the records come from
+:func:`ecgutils.io.records.read_records` and :func:`ecgutils.data.nstdb.nstdb_signals`, the noise from
+:func:`ecgutils.data.noise.noisy_record`.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from ecgutils.models.checkpoints import resolve
-from ecgutils.constants import FS
-from ecgutils.io.records import read_record
-from ecgutils.inference import classify_segments, denoise, detect_r_peaks
-from ecgutils.evaluation.metrics import classification_metrics, score_detections
-from ecgutils.data.noise import NoiseBank, make_noise
-from ecgutils.data.nstdb import noisy_mask, record_name
-from ecgutils.data.splits import NSTDB_CLEAN, NSTDB_LEVELS
+from ecgutils.constants import EC57_SKIP_S, FS
+from ecgutils.data.noise import NoiseBank, noisy_record
+from ecgutils.data.nstdb import nstdb_signals
+from ecgutils.data.splits import NSTDB_CLEAN, NSTDB_LEVELS, record_name
 from ecgutils.data.windows import cut_segments
+from ecgutils.evaluation.metrics import classification_metrics, score_detections
+from ecgutils.inference import classify_segments, denoise, detect_r_peaks
+from ecgutils.io.records import read_records
+from ecgutils.models.checkpoints import resolve
+
+#: Names of 0.2 that moved to the data layer (scoring reads no data and adds no noise): old name -> (module, name),
+#: importable from here for one release with a DeprecationWarning.
+_MOVED = {"noisy_record": ("ecgutils.data.noise", "noisy_record"),
+          "nstdb_signals": ("ecgutils.data.nstdb", "nstdb_signals"),
+          "records_signals": ("ecgutils.io.records", "read_records")}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+
+        module, new = _MOVED[name]
+        warnings.warn(f"ecgutils.evaluation.detection.{name} moved to {module}.{new}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(module), new)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def detector(method: str = "gru", checkpoint=None, denoiser: str | None = None, denoiser_checkpoint=None) -> Callable:
@@ -45,24 +66,17 @@ def detector(method: str = "gru", checkpoint=None, denoiser: str | None = None, 
                                       method=method, checkpoint=checkpoint)
 
 
-def noisy_record(signal: np.ndarray, kind: str, snr: float, bank: NoiseBank, rng: np.random.Generator,
-                 part: str = "test", window: int = 10 * FS) -> np.ndarray:
-    """A whole record with noise at ``snr`` dB in every 10 s window (test-half noise by default), mV."""
-    n = len(signal)
-    m = n // window * window
-    w = signal[:m].reshape(-1, window)
-    out = signal.astype(np.float32).copy()
-    out[:m] = (w + make_noise(w, kind, rng, snr=snr, bank=bank, part=part)).ravel()
-    if n > m:  # the tail shorter than a window gets the noise of a full window, cut
-        tail = signal[n - window:][None]
-        out[m:] = (tail + make_noise(tail, kind, rng, snr=snr, bank=bank, part=part))[0, -(n - m):]
-    return out
+def scoring_span(n: int, span: str, *, fs: float) -> tuple[int, int]:
+    """First and last+1 sample scored of a record of ``n`` samples at ``fs`` Hz: ``ec57`` skips the first 5 min;
+    ``whole`` skips the first and last second.
 
-
-def scoring_span(n: int, span: str, fs: float = FS) -> tuple[int, int]:
-    """First and last+1 sample scored: ``ec57`` skips the first 5 min; ``whole`` skips the first and last second."""
+    Examples
+    --------
+    >>> scoring_span(650_000, "ec57", fs=360)
+    (108000, 649640)
+    """
     if span == "ec57":
-        return int(300 * fs), n - int(fs)
+        return int(EC57_SKIP_S * fs), n - int(fs)
     if span == "whole":
         return int(fs), n - int(fs)
     raise ValueError(f"unknown span {span!r}; valid options: ec57, whole")
@@ -74,15 +88,24 @@ def in_span(samples: np.ndarray, lo: int, hi: int, mask: np.ndarray | None = Non
     return s[mask[s]] if mask is not None else s
 
 
-def detect_records(signals: dict, detectors: dict[str, Callable], progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class Batched:
+    """A detector that takes every record at once: ``fn(list of signals) -> list of sample-index arrays``."""
+
+    fn: Callable
+
+
+def detect_records(signals: dict, detectors: dict, *, fs: float, progress: bool = True) -> dict:
     """Run every detector on every signal; also time them.
 
     Parameters
     ----------
     signals : dict
-        Name to 1-D signal (mV, 360 Hz).
+        Name to 1-D signal (mV).
     detectors : dict
-        Name to ``fn(signal) -> sample indices``.
+        Name to ``fn(signal) -> sample indices``, or to a :class:`Batched` detector (all signals in one call).
+    fs : float
+        The signals' rate, Hz (for the hours of ECG).
 
     Returns
     -------
@@ -90,17 +113,22 @@ def detect_records(signals: dict, detectors: dict[str, Callable], progress: bool
         ``{detector: {"peaks": {name: indices}, "seconds": total, "hours": total ECG hours}}``.
     """
     out = {}
-    hours = sum(len(s) for s in signals.values()) / FS / 3600
+    hours = sum(len(s) for s in signals.values()) / fs / 3600
     for dname, fn in detectors.items():
         peaks, t0 = {}, time.perf_counter()
-        for name, sig in tqdm(signals.items(), desc=dname, disable=not progress, leave=False):
+        if isinstance(fn, Batched):
+            peaks = dict(zip(signals, fn.fn(list(signals.values()))))
+        for name, sig in signals.items() if not peaks else ():
             peaks[name] = fn(sig)
         out[dname] = {"peaks": peaks, "seconds": time.perf_counter() - t0, "hours": hours}
+        if progress:
+            print(f"{dname}: {len(signals)} records ({60 * hours:.0f} min of ECG) in {out[dname]['seconds']:.1f} s",
+                  flush=True)
     return out
 
 
 def score_records(detections: dict, references: dict, lengths: dict, span: str = "ec57",
-                  masks: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  masks: dict | None = None, *, fs: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Beat-level scores of every detector over the records.
 
     Parameters
@@ -114,6 +142,8 @@ def score_records(detections: dict, references: dict, lengths: dict, span: str =
     span : {"ec57", "whole"}
     masks : dict, optional
         Record name to a boolean mask of the samples to score (e.g. NSTDB noisy segments).
+    fs : float
+        The records' rate, Hz.
 
     Returns
     -------
@@ -127,66 +157,47 @@ def score_records(detections: dict, references: dict, lengths: dict, span: str =
     for dname, d in detections.items():
         pairs = {}
         for name, det in d["peaks"].items():
-            lo, hi = scoring_span(lengths[name], span)
+            lo, hi = scoring_span(lengths[name], span, fs=fs)
             mask = None if masks is None else masks[name]
             pairs[name] = (in_span(references[name], lo, hi, mask), in_span(det, lo, hi, mask))
-        per, overall = score_detections(pairs)
+        per, overall = score_detections(pairs, fs=fs)
         rows.append({"detector": dname, **overall, "s_per_hour": d["seconds"] / max(d["hours"], 1e-9)})
         per_rows.append(per.assign(detector=dname).reset_index())
     return pd.DataFrame(rows).set_index("detector"), pd.concat(per_rows, ignore_index=True)
 
 
-def nstdb_signals(levels, **fetch_kwargs):
-    """NSTDB test records as whole signals, with the clean records' reference beats and the noisy-segment mask.
-
-    Returns
-    -------
-    signals, references, masks : dict
-        Keyed by NSTDB record name.
-    """
-    signals, refs, masks = {}, {}, {}
-    for clean in NSTDB_CLEAN:
-        ref = read_record(clean, **fetch_kwargs)
-        for lvl in levels:
-            name = record_name(clean, lvl)
-            rec = read_record(name, db="nstdb", **fetch_kwargs)
-            signals[name], refs[name], masks[name] = rec.signal, ref.beats, noisy_mask(len(rec.signal))
-    return signals, refs, masks
-
-
-def records_signals(records, **fetch_kwargs) -> tuple[dict, dict]:
-    """Whole MIT-BIH records: ``signals`` (name to mV array) and ``references`` (name to beat samples)."""
-    recs = {r: read_record(r, **fetch_kwargs) for r in records}
-    return {r: rec.signal for r, rec in recs.items()}, {r: rec.beats for r, rec in recs.items()}
-
-
-def clean_scores(signals: dict, refs: dict, detectors: dict, spans=("ec57", "whole"),
-                 progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Detectors on clean records; returns (overall per detector and span, per-record for the ``ec57`` span)."""
+def clean_scores(signals: dict, refs: dict, detectors: dict, spans=("ec57", "whole"), progress: bool = True, *,
+                 fs: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Detectors on clean records at ``fs`` Hz; returns (overall per detector and span, per-record for the ``ec57``
+    span)."""
     lengths = {r: len(s) for r, s in signals.items()}
-    det = detect_records(signals, detectors, progress)
+    det = detect_records(signals, detectors, fs=fs, progress=progress)
     rows, per_first = [], None
     for span in spans:
-        overall, per = score_records(det, refs, lengths, span)
+        overall, per = score_records(det, refs, lengths, span, fs=fs)
         rows.append(overall.assign(span=span))
         per_first = per if per_first is None else per_first
     return pd.concat(rows), per_first
 
 
-def excerpt(signals: dict, refs: dict, start_s: float, stop_s: float) -> tuple[dict, dict]:
-    """The same stretch ``[start_s, stop_s)`` of every record, with its reference beats shifted to match."""
-    a, b = int(start_s * FS), int(stop_s * FS)
+def excerpt(signals: dict, refs: dict, start_s: float, stop_s: float, *, fs: float) -> tuple[dict, dict]:
+    """The same stretch ``[start_s, stop_s)`` of every record (at ``fs`` Hz), with its reference beats shifted to
+    match."""
+    a, b = int(start_s * fs), int(stop_s * fs)
     sig = {r: s[a:b] for r, s in signals.items()}
     ref = {r: x[(x >= a) & (x < b)] - a for r, x in refs.items()}
     return sig, ref
 
 
 def noisy_scores(signals: dict, refs: dict, detectors: dict, bank: NoiseBank, kinds=("em",),
-                 levels=(-6, 0, 6, 12, 18, 24), seed: int = 0, minutes=(5, 10), progress: bool = True) -> pd.DataFrame:
+                 levels=(-6, 0, 6, 12, 18, 24), seed: int = 0, minutes=(5, 10), progress: bool = True, *,
+                 fs: float) -> pd.DataFrame:
     """Detectors on records with noise added at each SNR (test-half noise, every 10 s window at that SNR).
 
     Parameters
     ----------
+    fs : float
+        The records' rate, Hz (the noise's own, 360 Hz: :func:`ecgutils.data.noise.noisy_record`).
     minutes : (float, float) or None
         The stretch of each record scored (default minutes 5 to 10: after EC57's 5-minute learning period, and
         a sixth of the cost of whole records); ``None`` scores whole records from minute 5 on.
@@ -197,15 +208,18 @@ def noisy_scores(signals: dict, refs: dict, detectors: dict, bank: NoiseBank, ki
         One row per (kind, SNR, detector), with ``case`` = ``"DS2 + <kind>"`` and ``snr`` in dB.
     """
     if minutes is not None:
-        signals, refs = excerpt(signals, refs, 60 * minutes[0], 60 * minutes[1])
+        signals, refs = excerpt(signals, refs, 60 * minutes[0], 60 * minutes[1], fs=fs)
     span = "whole" if minutes is not None else "ec57"
     lengths = {r: len(s) for r, s in signals.items()}
     rows = []
-    for i, kind in enumerate(tqdm(kinds, desc="noise kinds", disable=not progress)):
+    for i, kind in enumerate(kinds):
         for lvl in levels:
+            if progress:
+                print(f"records with {kind} noise at {lvl} dB ...", flush=True)
             rng = np.random.default_rng([seed, i, lvl + 100])
-            noisy = {r: noisy_record(s, kind, lvl, bank, rng) for r, s in signals.items()}
-            overall, _ = score_records(detect_records(noisy, detectors, progress=False), refs, lengths, span)
+            noisy = {r: noisy_record(s, kind, lvl, bank, rng, fs=fs) for r, s in signals.items()}
+            overall, _ = score_records(detect_records(noisy, detectors, fs=fs, progress=False), refs, lengths, span,
+                                       fs=fs)
             rows.append(overall.assign(case=f"DS2 + {kind}", snr=lvl))
     return pd.concat(rows).reset_index()
 
@@ -219,12 +233,24 @@ def nstdb_scores(detectors: dict, levels=NSTDB_LEVELS, progress: bool = True, **
         One row per (level, detector), ``case`` = ``"NSTDB"``, ``snr`` = the level name (dB, QRS-based).
     """
     signals, refs, masks = nstdb_signals(levels, **fetch_kwargs)
-    lengths = {k: len(v) for k, v in signals.items()}
+    return nstdb_table(detect_records(signals, detectors, fs=FS, progress=progress), refs, masks, levels, fs=FS)
+
+
+def nstdb_table(detections: dict, refs: dict, masks: dict, levels=NSTDB_LEVELS, *, fs: float) -> pd.DataFrame:
+    """Scores of detections on the NSTDB records (:func:`detect_records` on
+    :func:`ecgutils.data.nstdb.nstdb_signals`), 118 and 119 pooled per level, beats in ``masks`` only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, detector), ``case`` = ``"NSTDB"``, ``snr`` = the level name (dB, QRS-based).
+    """
     rows = []
-    for lvl in tqdm(levels, desc="NSTDB levels", disable=not progress):
-        sub = {n: signals[n] for n in (record_name(c, lvl) for c in NSTDB_CLEAN)}
-        overall, _ = score_records(detect_records(sub, detectors, progress=False), refs, lengths, "whole", masks)
-        rows.append(overall.assign(case="NSTDB", snr=lvl))
+    for lvl in levels:
+        names = [record_name(c, lvl) for c in NSTDB_CLEAN]
+        sub = {d: {**v, "peaks": {n: v["peaks"][n] for n in names}} for d, v in detections.items()}
+        lengths = {n: len(masks[n]) for n in names}
+        rows.append(score_records(sub, refs, lengths, "whole", masks, fs=fs)[0].assign(case="NSTDB", snr=lvl))
     return pd.concat(rows).reset_index()
 
 
@@ -260,13 +286,14 @@ def classifier_report(model, inputs: dict, beat_lists, threshold: float | None =
 
 
 def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kinds=("em",), noisy_levels=NSTDB_LEVELS,
-           seed: int = 0, with_denoiser: bool = True, reference: bool = False, progress: bool = True) -> dict:
+           seed: int = 0, with_denoiser: bool = True, progress: bool = True, record_minutes=None,
+           nstdb_levels=NSTDB_LEVELS) -> dict:
     """The whole R-peak evaluation: what notebook 03 shows and ``make bench`` prints.
 
     Parameters
     ----------
     test_records : sequence of str
-        The test records, scored whole.
+        The test records, scored whole (or ``record_minutes`` of each).
     test_windows : SplitData
         The test windows (``ds.test``), for the window classifier (clean and Gaussian sigma = 0.05).
     models : dict
@@ -276,9 +303,12 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
         Noise added to the test records (minutes 5 to 10 of each), dB.
     with_denoiser : bool
         Also score the GRU on the LSTM's output.
-    reference : bool
-        Also score the shipped reference models (``gru (reference)``, ``classifier (reference)``), e.g. beside a
-        quick-profile run.
+    record_minutes : (float, float), optional
+        Score only this stretch of each test record, clean (span ``whole``) and noisy (a profile's
+        ``evaluation.record_minutes``); default: clean records whole (spans ``ec57`` and ``whole``), noisy ones
+        minutes 5 to 10.
+    nstdb_levels : tuple of int
+        NSTDB levels scored.
 
     Returns
     -------
@@ -292,14 +322,15 @@ def report(test_records, test_windows, models: dict, bank: NoiseBank, noisy_kind
     detectors = {"gru": detector("gru", models.get("detector")), "xqrs": detector("xqrs")}
     if with_denoiser:
         detectors["gru on denoised"] = detector("gru", models.get("detector"), "lstm", models.get("lstm"))
-    if reference:
-        detectors["gru (reference)"] = detector("gru")
-        ref = classifier_report(resolve("classifier"), inputs, t.windows.beat_lists())[0]
-        clf_tables.append(ref.rename(index=lambda i: f"{i} (reference)"))
     clf_table = pd.concat(clf_tables)
-    signals, refs = records_signals(test_records)
-    clean, per_record = clean_scores(signals, refs, detectors, progress=progress)
-    noisy = noisy_scores(signals, refs, detectors, bank, noisy_kinds, noisy_levels, seed, progress=progress)
-    nst = nstdb_scores(detectors, progress=progress)
+    signals, refs = read_records(test_records)
+    clean_signals, clean_refs, spans = signals, refs, ("ec57", "whole")
+    if record_minutes is not None:
+        clean_signals, clean_refs = excerpt(signals, refs, 60 * record_minutes[0], 60 * record_minutes[1], fs=FS)
+        spans = ("whole",)
+    clean, per_record = clean_scores(clean_signals, clean_refs, detectors, spans, progress=progress, fs=FS)
+    noisy = noisy_scores(signals, refs, detectors, bank, noisy_kinds, noisy_levels, seed,
+                         minutes=record_minutes or (5, 10), progress=progress, fs=FS)
+    nst = nstdb_scores(detectors, nstdb_levels, progress=progress)
     return {"classifier": clf_table.reset_index(), "detection_clean": clean.assign(case="DS2 clean").reset_index(),
             "detection_per_record": per_record, "detection_noisy": noisy, "detection_nstdb": nst}

@@ -21,19 +21,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecgutils.constants import MATCH_TOLERANCE_S
+from ecgutils.data.noise import centred, noise_snr_db
 from ecgutils.dsp.filters import ecg_baseline
 
 
-def _centre(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a - a.mean(axis=-1, keepdims=True)
-
-
-def snr_db(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-    """``10 log10(sum c^2 / sum (y - c)^2)`` per window (last axis), both mean-removed; ``inf`` if identical."""
-    c, y = _centre(reference), _centre(estimate)
-    with np.errstate(divide="ignore"):
-        return 10 * np.log10(np.sum(c**2, -1) / np.sum((y - c) ** 2, -1))
+def _snr_of(clean: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """SNR (dB) of ``estimate`` against ``clean``: :func:`ecgutils.data.noise.noise_snr_db` of its error."""
+    return noise_snr_db(clean, np.asarray(estimate, dtype=np.float64) - clean)
 
 
 def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray,
@@ -56,12 +51,12 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
     clean, estimate, noisy = (np.atleast_2d(a) for a in (clean, estimate, noisy))
     if span is None:
         span = clean.max(-1, keepdims=True) - clean.min(-1, keepdims=True)
-    c, y = _centre(clean), _centre(estimate)
+    c, y = centred(clean), centred(estimate)
     err = y - c
     mse = np.mean(err**2, -1)
     span2 = np.asarray(span, dtype=np.float64).ravel() ** 2
     mse_with_mean = np.mean((np.asarray(estimate, dtype=np.float64) - clean) ** 2, -1)
-    snr_in, snr_out = snr_db(clean, noisy), snr_db(clean, estimate)
+    snr_in, snr_out = _snr_of(clean, noisy), _snr_of(clean, estimate)
     with np.errstate(invalid="ignore", divide="ignore"):
         cosine = np.sum(y * c, -1) / np.sqrt(np.sum(y**2, -1) * np.sum(c**2, -1))
         prd = 100 * np.sqrt(np.sum(err**2, -1) / np.sum(c**2, -1))
@@ -75,7 +70,7 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
     })
 
 
-def baseline_share_db(x: np.ndarray, fs: float = 360.0, cutoff_hz: float = 0.5) -> np.ndarray:
+def baseline_share_db(x: np.ndarray, *, fs: float, cutoff_hz: float = 0.5) -> np.ndarray:
     """How much of each window's power is baseline wander: ``10 log10(sum b^2 / sum x^2)`` dB, with ``x`` the window
     minus its mean and ``b`` its part below ``cutoff_hz`` (:func:`ecgutils.filters.ecg_baseline`).
 
@@ -93,7 +88,7 @@ def baseline_share_db(x: np.ndarray, fs: float = 360.0, cutoff_hz: float = 0.5) 
     ndarray, shape (n_windows,)
         dB: 0 means all of the window's power is below the cut-off, -20 one percent of it.
     """
-    c = _centre(np.atleast_2d(x))
+    c = centred(np.atleast_2d(x))
     b = ecg_baseline(c, fs=fs, cutoff_hz=cutoff_hz).astype(np.float64)
     with np.errstate(divide="ignore"):
         return 10 * np.log10(np.sum(b**2, -1) / np.sum(c**2, -1))
@@ -143,7 +138,8 @@ def classification_metrics(y_true, y_prob, threshold: float = 0.5) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- beat level
-def match_beats(reference: np.ndarray, detected: np.ndarray, fs: float = 360.0, tolerance_s: float = 0.15) -> dict:
+def match_beats(reference: np.ndarray, detected: np.ndarray, *, fs: float,
+                tolerance_s: float = MATCH_TOLERANCE_S) -> dict:
     """Match detections to reference beats as bxb does, with ``wfdb.processing.compare_annotations``.
 
     Parameters
@@ -160,6 +156,12 @@ def match_beats(reference: np.ndarray, detected: np.ndarray, fs: float = 360.0, 
     dict
         ``tp``, ``fp``, ``fn``, ``errors_ms`` (detected minus reference of each match, ms) and the matched pairs
         ``matched_reference``, ``matched_detected`` (sample indices).
+
+    Examples
+    --------
+    >>> m = match_beats([100, 500, 900], [110, 480, 700], fs=360)  # 700 is 200 samples (556 ms) from any beat
+    >>> m["tp"], m["fp"], m["fn"]
+    (2, 1, 1)
     """
     from wfdb.processing import compare_annotations
 
@@ -186,13 +188,15 @@ def beat_scores(tp: int, fp: int, fn: int) -> dict:
     return {"se": se, "ppv": ppv, "f1": f1, "der": der}
 
 
-def score_detections(results: dict, fs: float = 360.0) -> tuple[pd.DataFrame, dict]:
+def score_detections(results: dict, *, fs: float) -> tuple[pd.DataFrame, dict]:
     """Per-record and overall beat-level scores.
 
     Parameters
     ----------
     results : dict
         Record name to ``(reference, detected)`` sample arrays (already restricted to the scored span).
+    fs : float
+        Their sampling rate, Hz.
 
     Returns
     -------
@@ -204,7 +208,7 @@ def score_detections(results: dict, fs: float = 360.0) -> tuple[pd.DataFrame, di
     """
     rows, errors = [], []
     for name, (ref, det) in results.items():
-        m = match_beats(ref, det, fs)
+        m = match_beats(ref, det, fs=fs)
         errors.append(m["errors_ms"])
         rows.append({"record": name, "tp": m["tp"], "fp": m["fp"], "fn": m["fn"], **beat_scores(m["tp"], m["fp"], m["fn"]),
                      "median_abs_error_ms": float(np.median(np.abs(m["errors_ms"]))) if len(m["errors_ms"]) else float("nan")})

@@ -17,12 +17,12 @@ from tqdm.auto import tqdm
 from ecgutils.models import checkpoints
 from ecgutils.models.causal import CausalGRUDetector
 from ecgutils.constants import FS
-from ecgutils.io.records import read_record
+from ecgutils.io.records import read_record, read_records
 from ecgutils.inference import denoise_windows
 from ecgutils.evaluation.metrics import denoising_metrics, match_beats
-from ecgutils.data.nstdb import load_cases, record_name, segment_starts
-from ecgutils.evaluation.detection import detect_records, nstdb_signals, records_signals, score_records
-from ecgutils.data.splits import NSTDB_CLEAN, NSTDB_LEVELS
+from ecgutils.data.nstdb import load_cases, nstdb_signals, segment_starts
+from ecgutils.evaluation.detection import Batched, detect_records, nstdb_table, score_records
+from ecgutils.data.splits import NSTDB_LEVELS
 from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
 from ecgutils.data.windows import WINDOW
 
@@ -88,36 +88,27 @@ def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> S
                      stream.latency_s)
 
 
-def batch_detections(models: dict, signals: dict) -> dict:
-    """R-peaks of streaming detectors on whole signals, many streams at once (for scoring many records quickly).
+def batched_detector(model: CausalGRUDetector) -> Batched:
+    """A streaming detector run on many whole signals at once (for scoring many records quickly), as a
+    :class:`ecgutils.evaluation.detection.Batched` detector for :func:`ecgutils.evaluation.detection.detect_records`.
 
-    The networks run block by block as in :class:`StreamingDetector`, one row per record
+    The network runs block by block as in :class:`StreamingDetector`, one row per record
     (:func:`ecgutils.streaming.frame_probabilities`), and the peaks are picked by the same causal picker with the
     T-wave rule (:func:`ecgutils.streaming.pick_peaks`); a batch may differ from a single stream in the last bits of
-    a float (the tests compare both).
-
-    Parameters
-    ----------
-    models : dict
-        Name to :class:`ecgutils.causal.CausalGRUDetector` (at 360 Hz, the records' rate).
-    signals : dict
-        Record name to signal (mV, 360 Hz).
-
-    Returns
-    -------
-    dict
-        As :func:`ecgutils.rpeak_scoring.detect_records`.
+    a float (the tests compare both). The signals are at the model's rate (360 Hz, the records').
     """
-    out = {}
-    hours = sum(len(s) for s in signals.values()) / FS / 3600
-    names = list(signals)
-    for dname, model in models.items():
-        t0 = time.perf_counter()
-        probs = frame_probabilities(model, [signals[n] for n in names])
-        peaks = {n: pick_peaks(p, model, model.threshold, signal=signals[n]) for n, p in zip(names, probs)}
-        out[dname] = {"peaks": {n: p[p < len(signals[n])] for n, p in peaks.items()},
-                      "seconds": time.perf_counter() - t0, "hours": hours}
-    return out
+    def run(signals: list) -> list:
+        probs = frame_probabilities(model, signals)
+        found = [pick_peaks(p, model, model.threshold, signal=s) for p, s in zip(probs, signals)]
+        return [f[f < len(s)] for f, s in zip(found, signals)]
+
+    return Batched(run)
+
+
+def batch_detections(models: dict, signals: dict) -> dict:
+    """:func:`ecgutils.evaluation.detection.detect_records` of :func:`batched_detector` of each model (name to
+    :class:`ecgutils.models.causal.CausalGRUDetector`) on ``signals`` (record name to mV at the models' rate)."""
+    return detect_records(signals, {k: batched_detector(m) for k, m in models.items()}, fs=FS, progress=False)
 
 
 def detection_tables(detectors: dict, test_records, progress: bool = True, **fetch_kwargs) -> dict:
@@ -126,8 +117,8 @@ def detection_tables(detectors: dict, test_records, progress: bool = True, **fet
     Parameters
     ----------
     detectors : dict
-        Name to ``fn(signal) -> peaks`` (:func:`stream_detector`, :func:`ecgutils.rpeak_scoring.detector`), or to a
-        :class:`ecgutils.causal.CausalGRUDetector`, scored many records at a time (:func:`batch_detections`).
+        Name to ``fn(signal) -> peaks`` (:func:`ecgutils.evaluation.detection.detector`), or to a
+        :class:`ecgutils.models.causal.CausalGRUDetector`, scored many records at a time (:func:`batched_detector`).
 
     Returns
     -------
@@ -135,23 +126,13 @@ def detection_tables(detectors: dict, test_records, progress: bool = True, **fet
         ``clean`` (one row per detector, EC57 span: whole records from minute 5) and ``nstdb`` (one row per
         level and detector, beats in the test-half noisy segments).
     """
-    nets = {k: v for k, v in detectors.items() if isinstance(v, CausalGRUDetector)}
-    fns = {k: v for k, v in detectors.items() if k not in nets}
-    tables = {}
-    for case, (signals, refs, masks) in {"clean": (*records_signals(test_records, **fetch_kwargs), None),
-                                         "nstdb": nstdb_signals(NSTDB_LEVELS, **fetch_kwargs)}.items():
-        lengths = {r: len(s) for r, s in signals.items()}
-        det = {**detect_records(signals, fns, progress), **batch_detections(nets, signals)}
-        if case == "clean":
-            tables[case] = score_records(det, refs, lengths, "ec57")[0].reset_index()
-            continue
-        rows = []
-        for lvl in NSTDB_LEVELS:
-            names = [record_name(c, lvl) for c in NSTDB_CLEAN]
-            sub = {d: {**v, "peaks": {n: v["peaks"][n] for n in names}} for d, v in det.items()}
-            rows.append(score_records(sub, refs, lengths, "whole", masks)[0].assign(case="NSTDB", snr=lvl))
-        tables[case] = pd.concat(rows).reset_index()
-    return tables
+    detectors = {k: batched_detector(v) if isinstance(v, CausalGRUDetector) else v for k, v in detectors.items()}
+    signals, refs = read_records(test_records, **fetch_kwargs)
+    lengths = {r: len(s) for r, s in signals.items()}
+    clean = score_records(detect_records(signals, detectors, fs=FS, progress=progress), refs, lengths, "ec57", fs=FS)
+    signals, refs, masks = nstdb_signals(NSTDB_LEVELS, **fetch_kwargs)
+    nstdb = nstdb_table(detect_records(signals, detectors, fs=FS, progress=progress), refs, masks, fs=FS)
+    return {"clean": clean[0].reset_index(), "nstdb": nstdb}
 
 
 def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = CHUNK_S) -> pd.DataFrame:
@@ -169,7 +150,7 @@ def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = C
     rows = []
     for name, sig in signals.items():
         run = run_stream(det, sig, chunk_s)
-        m = match_beats(refs[name], run.output, FS)
+        m = match_beats(refs[name], run.output, fs=FS)
         at = dict(zip(run.output.tolist(), run.reported_at.tolist()))
         rep = np.array([at[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
         rows.append(pd.DataFrame({"record": name, "beat": m["matched_reference"], "detected": m["matched_detected"],
@@ -264,7 +245,7 @@ def report(test_records, models: dict, chunk_s: float = CHUNK_S, progress: bool 
     den = StreamingDenoiser(fs=FS, checkpoint=models.get("stream_denoiser"))
     denoising = nstdb_denoising({"stream lstm": den, "lstm": ("lstm", models.get("lstm")), "bandpass": "bandpass"},
                                 progress=progress)
-    signals, refs = records_signals(test_records)
+    signals, refs = read_records(test_records)
     delays = report_delays(signals, refs, models.get("stream_detector"), chunk_s)
     d = delays.delay_s
     latency = pd.DataFrame([{"beats": len(d), "median_s": d.median(), "p99_s": d.quantile(0.99), "max_s": d.max(),

@@ -41,16 +41,20 @@ class Record:
     lead : str
         Name of the lead that was read (``"MLII"`` unless asked otherwise).
     original_fs : float
-        Sampling rate of the file before resampling, Hz.
+        Sampling rate of the file before resampling, Hz (``fs`` if not given).
     """
 
     name: str
     signal: np.ndarray
-    fs: float
+    fs: float = field(kw_only=True)
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     symbols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U1"))
     lead: str = "MLII"
-    original_fs: float = FS
+    original_fs: float | None = None
+
+    def __post_init__(self):
+        if self.original_fs is None:
+            object.__setattr__(self, "original_fs", self.fs)
 
     @property
     def duration_s(self) -> float:
@@ -131,6 +135,20 @@ def read_record(
         lead=lead,
         original_fs=fs0,
     )
+
+
+def read_records(records, **fetch_kwargs) -> tuple[dict, dict]:
+    """Whole records, :func:`read_record` each.
+
+    Returns
+    -------
+    signals : dict
+        Record name to its signal (mV, 360 Hz).
+    references : dict
+        Record name to its reference beats (samples).
+    """
+    recs = {r: read_record(r, **fetch_kwargs) for r in records}
+    return {r: rec.signal for r, rec in recs.items()}, {r: rec.beats for r, rec in recs.items()}
 
 
 def read_noise(kind: str, channel: int = 0, **fetch_kwargs) -> np.ndarray:

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ecgutils.constants import FS
 
 
 def standardise(x: torch.Tensor, eps: float = 1e-3):
@@ -136,7 +135,7 @@ class LSTMDenoiser(nn.Module):
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True, gate: bool = True, fs: int = FS):
+                 residual: bool = True, gate: bool = True, *, fs: int):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
@@ -176,7 +175,7 @@ class CNNDenoiser(nn.Module):
         Sampling rate the model was trained at, Hz.
     """
 
-    def __init__(self, channels=(16, 32, 64), kernel: int = 9, fs: int = FS):
+    def __init__(self, channels=(16, 32, 64), kernel: int = 9, *, fs: int):
         super().__init__()
         self.config = dict(channels=list(channels), kernel=kernel, fs=fs)
         self.fs = fs
@@ -270,7 +269,7 @@ class GRUDetector(_GRUEncoder):
     """
 
     def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, bidirectional: bool = True,
-                 fs: int = FS, threshold: float = 0.5):
+                 *, fs: int, threshold: float = 0.5):
         super().__init__(frame, hidden, layers, bidirectional, head_inputs=1, fs=fs, threshold=threshold)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -305,7 +304,7 @@ class GRUClassifier(_GRUEncoder):
     """
 
     def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True,
-                 segment: int = 90, context: int = 45, fs: int = FS, threshold: float = 0.5):
+                 segment: int = 90, context: int = 45, *, fs: int, threshold: float = 0.5):
         super().__init__(frame, hidden, layers, bidirectional, head_inputs=2, fs=fs, threshold=threshold)
         self.config.update(segment=segment, context=context)
         self.segment, self.context = segment, context

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ecgutils.constants import FS
 from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
 from ecgutils.models.networks import CNNDenoiser, GRUClassifier, GRUDetector, LSTMDenoiser
 
@@ -131,12 +132,13 @@ def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
     seed : int, optional
         Seeds the initial weights (same seed, same model).
     **config
-        The network's parameters.
+        The network's parameters; ``fs``, the rate the network works at (Hz), is the rate of the stored windows it
+        learns from (:data:`ecgutils.constants.FS`) unless given.
     """
     network = by_kind(kind).network
     if seed is not None:
         torch.manual_seed(seed)
-    return network(**config)
+    return network(**{"fs": FS, **config})
 
 
 class _Column(Mapping):

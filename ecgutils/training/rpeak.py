@@ -20,9 +20,10 @@ from ecgutils.inference import classify_segments, peak_probability
 from ecgutils.training.losses import trimmed, weighted_bce
 from ecgutils.evaluation.metrics import score_detections
 from ecgutils.models.registry import build_model
-from ecgutils.data.noise import NoiseBank
+from ecgutils.data.noise import NoiseBank, noisy_record
 from ecgutils.dsp.peaks import peaks_from_probability, reject_t_waves
-from ecgutils.evaluation.detection import in_span, noisy_record, records_signals, scoring_span
+from ecgutils.evaluation.detection import in_span, scoring_span
+from ecgutils.io.records import read_records
 from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
 from ecgutils.data.windows import cut_segments, peak_targets
 
@@ -111,7 +112,7 @@ def fit_and_tune(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileC
     """:func:`fit_detector` (``parts``: its ``model``, ``loss``, ``epoch_fn``), then ``tuner(model, signals, refs,
     bank, tune, seed=)`` on the validation records chooses the threshold, set on the model; the sweep is kept as
     ``tables["threshold"]``."""
-    signals, refs = records_signals(cfg.split.val)
+    signals, refs = read_records(cfg.split.val)
     fitted = fit_detector(ds, bank, recipe, progress=progress, device=device, **parts)
     threshold, table = tuner(fitted.model, signals, refs, bank, cfg.tune, seed=recipe.train.seed)
     fitted.model.set_threshold(threshold)
@@ -182,21 +183,21 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
     rows = []
     for i, (kind, snr) in enumerate(tune.inputs):
         rng = np.random.default_rng([seed, i])
-        xs = [sig if kind == "none" else noisy_record(sig, kind, snr, bank, rng, part="train")
+        xs = [sig if kind == "none" else noisy_record(sig, kind, snr, bank, rng, fs=FS, part="train")
               for sig in signals.values()]
         pairs_at = {t: {} for t in tune.thresholds}
         for r, x, prob in zip(signals, xs, probabilities(xs)):
-            lo, hi = scoring_span(len(x), "whole")
+            lo, hi = scoring_span(len(x), "whole", fs=FS)
             for t in tune.thresholds:
                 found = pick(x, prob, t) if pick is not None else _offline_pick(x, prob, t, t_wave_check)
                 pairs_at[t][r] = (in_span(refs[r], lo, hi), in_span(found, lo, hi))
         for t in tune.thresholds:
             rows.append({"noise": kind, "snr": snr, "threshold": t,
-                         "gross_f1": score_detections(pairs_at[t])[1]["gross_f1"]})
+                         "gross_f1": score_detections(pairs_at[t], fs=FS)[1]["gross_f1"]})
     table = pd.DataFrame(rows)
     return float(table.groupby("threshold").gross_f1.mean().idxmax()), table
 
 
 def _offline_pick(x: np.ndarray, prob: np.ndarray, threshold: float, t_wave_check: bool) -> np.ndarray:
-    found = peaks_from_probability(prob, FS, threshold)
-    return reject_t_waves(x, found, FS) if t_wave_check else found
+    found = peaks_from_probability(prob, fs=FS, threshold=threshold)
+    return reject_t_waves(x, found, fs=FS) if t_wave_check else found
