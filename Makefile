@@ -6,6 +6,8 @@
 #   make weights            retrains the shipped reference weights (full profile, about an hour on 2 cores)
 #   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/, even
 #                           when a cell fails (its error shows in the HTML); ONLY=02 (or ONLY="02 03") hands in some
+#   make assignments        writes the student release of the exercises (nbgrader: no solutions, hidden tests
+#                           removed) to outputs/assignments/release/ecg/; ONLY=02 releases some
 SHELL   := /bin/bash
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -13,7 +15,7 @@ PROFILE ?= quick
 MODELS  ?= reference
 BIN     := $(VENV)/bin
 
-.PHONY: run test bench weights handin install
+.PHONY: run test bench weights handin assignments install
 
 run: install
 	$(BIN)/python -m ecgutils.notebook.pipeline --profile $(PROFILE)
@@ -27,6 +29,9 @@ bench: install
 handin: install
 	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
 	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+
+assignments: install
+	$(BIN)/python -m ecgutils.notebook.assignments $(if $(ONLY),--only $(ONLY))
 
 # Two training processes of one thread each (the denoisers; the R-peak models, offline and real-time), then the copy
 # into ecgutils/models/weights/.
