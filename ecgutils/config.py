@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from ecgutils.data.splits import PROFILES, Split, profile_split
+from ecgutils.data.splits import NSTDB_LEVELS, PROFILES, Split, profile_split
 from ecgutils.data.store import WindowConfig
 from ecgutils.models import registry
 
@@ -128,6 +128,34 @@ class TuneConfig:
 
 
 @dataclass(frozen=True)
+class EvalConfig:
+    """How much of the test cases a profile scores: the quick and smoke profiles score less, never differently.
+
+    Attributes
+    ----------
+    record_minutes : (float, float) or None
+        The stretch of each test record the detectors are scored on, minutes (clean and with added noise);
+        ``None``: clean records whole from minute 5 (EC57), noisy ones minutes 5 to 10.
+    snr_levels : tuple of float
+        SNR of the noise added to the test windows (denoising) and records (detection), dB.
+    nstdb_levels : tuple of int
+        NSTDB levels scored (detection and denoising), dB as named.
+    lookaheads : tuple of float
+        Real-time detectors notebook 05 trains, look-ahead in s; the other look-aheads' figures are the shipped
+        full-profile tables (``docs/results/``).
+    nstdb_start_s : float
+        Where the NSTDB records are read from for detection and streaming, s: 0 (a monitor switched on with the
+        record), or 900 (the same beats scored, the test half's, at half the cost).
+    """
+
+    record_minutes: tuple | None = None
+    snr_levels: tuple = (-6, 0, 6, 12, 18, 24)
+    nstdb_levels: tuple = NSTDB_LEVELS
+    lookaheads: tuple = (0.0, 0.1, 0.3, 1.0)
+    nstdb_start_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class ProfileConfig:
     """All settings of one profile."""
 
@@ -142,6 +170,7 @@ class ProfileConfig:
     stream_denoiser: Recipe
     stream_detector: Recipe
     tune: TuneConfig
+    evaluation: EvalConfig = EvalConfig()
 
     def recipes(self) -> dict:
         """``{role: Recipe}`` for every model: ``"lstm"``, ``"cnn"``, ``"classifier"``, ``"detector"``,
@@ -162,7 +191,7 @@ RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
 #: Look-aheads of the real-time models compared in notebook 05, s. The reference models' look-aheads were chosen
 #: on the validation records among those of at most 0.3 s (see the README): the detector's by the mean validation
 #: F1 at its tuned threshold, the denoiser's by the validation loss.
-STREAM_LOOKAHEADS_S = (0.0, 0.1, 0.3, 1.0)
+STREAM_LOOKAHEADS_S = EvalConfig().lookaheads
 DETECTOR_LOOKAHEAD_S = 0.3
 DENOISER_LOOKAHEAD_S = 0.0
 
@@ -176,6 +205,18 @@ _FULL_TRAIN = {
     "stream_detector": TrainConfig(epochs=24, batch_size=64),
 }
 _QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
+#: The smoke profile checks wiring only: one epoch, two thresholds and two inputs to tune on.
+_SMOKE_TRAIN = TrainConfig(epochs=1, batch_size=8)
+_SMOKE_TUNE = TuneConfig(thresholds=(0.4, 0.6), inputs=(("none", None), ("em", 0.0)))
+#: The quick profile tunes the detectors' thresholds on three of the six validation inputs (half the cost).
+_QUICK_TUNE = TuneConfig(inputs=(("none", None), ("em", 0.0), ("mixed", -6.0)))
+#: What each profile scores (the quick profile: minutes 5 to 8 of each test record, three SNRs and NSTDB levels,
+#: one real-time detector trained: its reference look-ahead).
+_EVALUATION = {"full": EvalConfig(),
+               "quick": EvalConfig(record_minutes=(5, 8), snr_levels=(-6, 6, 18), nstdb_levels=(24, 12, 0),
+                                   lookaheads=(0.3,), nstdb_start_s=900.0),
+               "smoke": EvalConfig(record_minutes=(5, 6), snr_levels=(0,), nstdb_levels=(0,), lookaheads=(0.3,),
+                                   nstdb_start_s=900.0)}
 
 
 def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
@@ -183,9 +224,9 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
 
     Parameters
     ----------
-    profile : {"quick", "full"}
-        ``quick``: a handful of records and 3 epochs, for a first run in minutes (and CI); ``full``: every record
-        of the split, the project's reference models.
+    profile : {"quick", "full", "smoke"}
+        ``quick``: a handful of records and 3 epochs, for a first run in minutes; ``full``: every record of the
+        split, the project's reference models; ``smoke``: fewer windows and one epoch, for the tests.
     seed : int
         Seeds windows, noise and training.
 
@@ -197,7 +238,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
         raise ValueError(f"unknown profile {profile!r}; valid options: {', '.join(PROFILES)}")
 
     def schedule(name):
-        base = _FULL_TRAIN[name] if profile == "full" else _QUICK_TRAIN
+        base = {"full": _FULL_TRAIN[name], "quick": _QUICK_TRAIN, "smoke": _SMOKE_TRAIN}[profile]
         return replace(base, seed=seed)
 
     return ProfileConfig(
@@ -214,7 +255,8 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
                                 schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
         stream_detector=_recipe("stream_detector", dict(frame=8, hidden=48, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S),
                                 schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
-        tune=TuneConfig(),
+        tune={"full": TuneConfig(), "quick": _QUICK_TUNE, "smoke": _SMOKE_TUNE}[profile],
+        evaluation=_EVALUATION[profile],
     )
 
 

@@ -1,9 +1,11 @@
-"""Shared fixtures: the PhysioNet mirror when one is set, an empty project folder, small seeded models."""
+"""Shared fixtures: the PhysioNet mirror when one is set, an empty project folder, the notebooks executed once in
+the smoke profile (shared by the slow tests), small seeded models."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -31,6 +33,23 @@ def project(tmp_path, monkeypatch, mirror):
     monkeypatch.setenv("ECG_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("ECG_DATA_MIRROR", str(mirror))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, mirror):
+    """The five notebooks executed once, in order, in the smoke profile (one epoch, a few windows, a small part of
+    each test case), in a temporary project reading the mirror: ``root`` (the project: data/, outputs/) and
+    ``executed`` (the executed notebooks). Every cell runs even after a failing one (each notebook's test reports it)."""
+    from ecgutils.notebook import pipeline
+
+    root = tmp_path_factory.mktemp("smoke_project")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ECG_PROJECT_ROOT", str(root))
+        mp.setenv("ECG_DATA_MIRROR", str(mirror))
+        mp.setenv("MPLBACKEND", "Agg")  # figures must be embedded whatever the backend says
+        executed = pipeline.run_notebooks("smoke", folder=ROOT / "notebooks", out_dir=root / "executed",
+                                          allow_errors=True)
+    return SimpleNamespace(root=root, executed=executed)
 
 
 @pytest.fixture

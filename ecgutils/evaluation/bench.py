@@ -109,6 +109,36 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
     return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream}
 
 
+#: The benchmark's tables as notebooks 02, 03 and 05 write them: benchmark name -> ``outputs/csv/<profile>/<file>.csv``.
+NOTEBOOK_TABLES = {"denoising": "denoising_summary", "classifier": "classifier", "detection_clean": "detection_clean",
+                   "detection_noisy": "detection_noisy", "detection_nstdb": "detection_nstdb",
+                   "stream_detection_clean": "realtime_detection_clean",
+                   "stream_detection_nstdb": "realtime_detection_nstdb",
+                   "stream_denoising_nstdb": "realtime_denoising_nstdb", "stream_latency": "realtime_latency",
+                   "stream_speed": "realtime_speed"}
+
+
+def notebook_tables(profile: str) -> dict:
+    """The benchmark's tables read from the CSVs the notebooks wrote in ``profile`` (nothing is scored again).
+
+    The real-time detector at the reference look-ahead is named ``gru stream`` and the offline LSTM ``lstm``, as in
+    :func:`quality_tables`; the latency table is the notebook's summary of the report delays. Targets at levels the
+    profile does not score come out as not measured (:func:`ecgutils.evaluation.targets.check_targets`).
+    """
+    cdir = paths.outputs_dir("csv", profile)
+    q = {}
+    for name, stem in NOTEBOOK_TABLES.items():
+        path = cdir / f"{stem}.csv"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: run notebooks 02, 03 and 05 with profile={profile!r} first")
+        q[name] = pd.read_csv(path).drop(columns="dataset", errors="ignore")
+    reference = f"stream {get_config(profile).stream_detector.model['lookahead_s']:g} s"
+    for name in ("stream_detection_clean", "stream_detection_nstdb"):
+        q[name] = q[name][q[name].detector == reference].assign(detector="gru stream")
+    q["stream_denoising_nstdb"] = q["stream_denoising_nstdb"].replace({"method": {"lstm (offline)": "lstm"}})
+    return q
+
+
 def headline_tables(q: dict) -> dict:
     """The README's tables, from the benchmark's: SNR improvement per noise and SNR, NSTDB per level, the classic
     task, detection on clean DS2 and NSTDB, the classifier."""

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+import torch
 
 from ecgutils.models import checkpoints
-from ecgutils.models.causal import CausalGRUDetector
+from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
 from ecgutils.constants import FS
 from ecgutils.io.records import read_record, read_records
 from ecgutils.inference import denoise_windows
 from ecgutils.evaluation.metrics import denoising_metrics, match_beats
-from ecgutils.data.nstdb import load_cases, nstdb_signals, segment_starts
-from ecgutils.evaluation.detection import Batched, detect_records, nstdb_table, score_records
+from ecgutils.data.nstdb import load_cases, segment_starts
+from ecgutils.evaluation.detection import Batched, detect_records, excerpt, nstdb_from, nstdb_table, score_records
 from ecgutils.data.splits import NSTDB_LEVELS
 from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
 from ecgutils.data.windows import WINDOW
@@ -111,7 +111,8 @@ def batch_detections(models: dict, signals: dict) -> dict:
     return detect_records(signals, {k: batched_detector(m) for k, m in models.items()}, fs=FS, progress=False)
 
 
-def detection_tables(detectors: dict, test_records, progress: bool = True, **fetch_kwargs) -> dict:
+def detection_tables(detectors: dict, test_records, progress: bool = True, levels=NSTDB_LEVELS, record_minutes=None,
+                     nstdb_start_s: float = 0.0, **fetch_kwargs) -> dict:
     """Beat-level scores of ``detectors`` on clean DS2 records and NSTDB.
 
     Parameters
@@ -119,6 +120,13 @@ def detection_tables(detectors: dict, test_records, progress: bool = True, **fet
     detectors : dict
         Name to ``fn(signal) -> peaks`` (:func:`ecgutils.evaluation.detection.detector`), or to a
         :class:`ecgutils.models.causal.CausalGRUDetector`, scored many records at a time (:func:`batched_detector`).
+    levels : tuple of int
+        NSTDB levels scored.
+    record_minutes : (float, float), optional
+        Score only this stretch of each clean record (a profile's ``evaluation.record_minutes``); default the whole
+        record from minute 5 (EC57).
+    nstdb_start_s : float
+        Where the NSTDB records are read from (:func:`ecgutils.evaluation.detection.nstdb_from`).
 
     Returns
     -------
@@ -128,10 +136,14 @@ def detection_tables(detectors: dict, test_records, progress: bool = True, **fet
     """
     detectors = {k: batched_detector(v) if isinstance(v, CausalGRUDetector) else v for k, v in detectors.items()}
     signals, refs = read_records(test_records, **fetch_kwargs)
+    span = "ec57"
+    if record_minutes is not None:
+        signals, refs = excerpt(signals, refs, 60 * record_minutes[0], 60 * record_minutes[1], fs=FS)
+        span = "whole"
     lengths = {r: len(s) for r, s in signals.items()}
-    clean = score_records(detect_records(signals, detectors, fs=FS, progress=progress), refs, lengths, "ec57", fs=FS)
-    signals, refs, masks = nstdb_signals(NSTDB_LEVELS, **fetch_kwargs)
-    nstdb = nstdb_table(detect_records(signals, detectors, fs=FS, progress=progress), refs, masks, fs=FS)
+    clean = score_records(detect_records(signals, detectors, fs=FS, progress=progress), refs, lengths, span, fs=FS)
+    signals, refs, masks = nstdb_from(levels, nstdb_start_s, **fetch_kwargs)
+    nstdb = nstdb_table(detect_records(signals, detectors, fs=FS, progress=progress), refs, masks, levels, fs=FS)
     return {"clean": clean[0].reset_index(), "nstdb": nstdb}
 
 
@@ -182,15 +194,50 @@ def stream_speed(signal: np.ndarray, streams: dict, chunk_s: float = CHUNK_S) ->
     return pd.DataFrame(rows)
 
 
-def nstdb_denoising(denoisers: dict, levels=NSTDB_LEVELS, progress: bool = True, **fetch_kwargs) -> pd.DataFrame:
+@torch.no_grad()
+def batch_denoised(model: CausalLSTMDenoiser, signals: dict) -> dict:
+    """The streaming denoiser's output for whole signals, many streams at once (for scoring many records quickly).
+
+    The causal LSTM runs over each whole signal in one call, one row per signal, with the stream's end held at its
+    last value for the look-ahead, as :meth:`ecgutils.streaming.StreamingDenoiser.flush` does: the same output as
+    one stream per signal up to the last bits of a float (the tests compare both).
+
+    Parameters
+    ----------
+    model : CausalLSTMDenoiser
+    signals : dict
+        Name to signal (mV, at ``model.fs``); signals of the same length run together.
+
+    Returns
+    -------
+    dict
+        Name to the denoised signal (float32, mV, same length).
+    """
+    out = {}
+    for n in sorted({len(s) for s in signals.values()}):
+        names = [k for k, s in signals.items() if len(s) == n]
+        total = (-(-n // model.frame) + model.lookahead) * model.frame
+        x = np.stack([np.pad(np.asarray(signals[k], dtype=np.float32), (0, total - n), mode="edge") for k in names])
+        y = model(torch.as_tensor(x)).numpy()
+        out.update({k: y[i, :n] for i, k in enumerate(names)})
+    return out
+
+
+def nstdb_denoising(denoisers: dict, levels=NSTDB_LEVELS, progress: bool = True, start_s: float = 0.0,
+                    **fetch_kwargs) -> pd.DataFrame:
     """SNR improvement on the NSTDB noisy segments (test half), streaming and offline denoisers side by side.
 
     Parameters
     ----------
     denoisers : dict
-        Label to a :class:`StreamingDenoiser` (run over the whole record, then cut into the test windows), or to
-        a method of :func:`ecgutils.inference.denoise_windows` (``"lstm"``, ``"bandpass"``, ``"identity"``) or a
+        Label to a :class:`StreamingDenoiser` at 360 Hz (run over each whole record from its first sample, all
+        records at once: :func:`batch_denoised`, then cut into the test windows), or to a method of
+        :func:`ecgutils.inference.denoise_windows` (``"lstm"``, ``"bandpass"``, ``"identity"``) or a
         ``(method, checkpoint)`` pair, run on the windows as notebook 02 does.
+    progress : bool
+        Print a line per record scored.
+    start_s : float
+        Where the streaming denoisers start on each record, s (at most 903: the scored windows start at 15:03).
 
     Returns
     -------
@@ -198,24 +245,33 @@ def nstdb_denoising(denoisers: dict, levels=NSTDB_LEVELS, progress: bool = True,
         One row per (level, method): ``snr_in``, ``snr_imp`` (dB), ``rmse`` (mV), ``cosine``, averaged over the
         windows of 118 and 119.
     """
+    cases = load_cases(levels, **fetch_kwargs)
+    records = {c.name: read_record(c.name, db="nstdb", **fetch_kwargs).signal for c in cases}
+    a = int(start_s * FS)
+    streamed = {}
+    for label, how in denoisers.items():
+        if isinstance(how, StreamingDenoiser):
+            if how.fs != how.model.fs:
+                raise ValueError(f"{label}: the NSTDB records are at {how.model.fs:g} Hz; pass a "
+                                 f"StreamingDenoiser(fs={how.model.fs:g})")
+            streamed[label] = batch_denoised(how.model, {k: v[a:] for k, v in records.items()})
     rows = []
-    for case in tqdm(load_cases(levels, **fetch_kwargs), desc="NSTDB records", disable=not progress):
-        noisy_record = read_record(case.name, db="nstdb", **fetch_kwargs).signal
-        starts = segment_starts(len(noisy_record), True, WINDOW, True)  # the windows of case.noisy
+    for i, case in enumerate(cases):
+        starts = segment_starts(len(records[case.name]), True, WINDOW, True)  # the windows of case.noisy
         span = case.clean.x.max(-1, keepdims=True) - case.clean.x.min(-1, keepdims=True)
         for label, how in denoisers.items():
-            if isinstance(how, StreamingDenoiser):
-                y = run_stream(how, noisy_record, None).output
-                est = np.stack([y[s:s + WINDOW] for s in starts])
+            if label in streamed:
+                est = np.stack([streamed[label][case.name][s - a:s - a + WINDOW] for s in starts])
             else:
                 method, ckpt = how if isinstance(how, tuple) else (how, None)
                 est = denoise_windows(case.noisy, fs=FS, method=method, checkpoint=ckpt)
             m = denoising_metrics(case.clean.x, est, case.noisy, span)
             rows.append(m.mean(numeric_only=True).to_frame().T.assign(level=case.level, record=case.name,
                                                                        method=label))
+        if progress:
+            print(f"NSTDB denoising: record {i + 1} of {len(cases)} ({case.name}) scored", flush=True)
     table = pd.concat(rows, ignore_index=True)
     return table.groupby(["level", "method"], sort=False)[["snr_in", "snr_imp", "rmse", "cosine"]].mean().reset_index()
-
 
 
 def report(test_records, models: dict, chunk_s: float = CHUNK_S, progress: bool = True) -> dict:

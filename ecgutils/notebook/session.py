@@ -1,8 +1,9 @@
 """The first code cell of every notebook: versions, seed, the profile's settings and where outputs go.
 
-``run = setup(seed, profile)`` seeds everything, makes figures show inside the notebook whatever ``MPLBACKEND``
-says, prints what this run uses, and returns a :class:`Session` that knows the profile's folders
-(``run.csv``, ``run.models``, ``run.plots``) and saves figures there (``run.save(fig, "02_loss_curves")``).
+``run = setup(seed, profile)`` seeds everything, runs PyTorch on one CPU thread, makes figures show inside the
+notebook whatever ``MPLBACKEND`` says, prints what this run uses, and returns a :class:`Session` that knows the
+profile's folders (``run.csv``, ``run.models``, ``run.plots``), saves figures there (``run.save(fig, "02_loss_curves")``)
+and reads the shipped reference tables (``run.reference_table("detection_clean")``, from ``docs/results/``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,25 @@ class Session:
     seed: int
     config: ProfileConfig
     versions: dict
+
+    @property
+    def shows_reference(self) -> bool:
+        """True in the quick and smoke profiles: the shipped reference models' figures are shown beside this run's."""
+        return self.profile != "full"
+
+    def reference_table(self, name: str) -> pd.DataFrame:
+        """A table of the shipped reference models on the full profile's test cases (``docs/results/<name>.csv``,
+        the figures of ``make bench``: see ``docs/results/README.md``), with ``(reference)`` added to every model
+        name in its ``method`` or ``detector`` column."""
+        path = RESULTS_DIR / f"{name}.csv"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: it ships with the project (git checkout docs/results); "
+                                    "docs/results/README.md says which command made it")
+        df = pd.read_csv(path)
+        for col in ("method", "detector", "input"):
+            if col in df:
+                df[col] = df[col].astype(str) + " (reference)"
+        return df
 
     @property
     def csv(self) -> Path:
@@ -89,6 +109,14 @@ class Session:
         return path
 
 
+#: The shipped reference tables (``make bench`` on the shipped weights, see ``docs/results/README.md``).
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
+
+#: PyTorch CPU threads in a notebook. One: the networks are small, and on a machine busy with other work two threads
+#: ran the LSTM denoiser 30 times slower than one (13.9 s against 0.47 s for 36 windows, 2 cores).
+NOTEBOOK_THREADS = 1
+
+
 def _inline_figures() -> None:
     """Inside a Jupyter kernel, draw figures inline even when ``MPLBACKEND`` names a non-interactive backend."""
     try:
@@ -106,7 +134,7 @@ def setup(seed: int = 0, profile: str = "quick", quiet: bool = False) -> Session
     Parameters
     ----------
     seed : int
-    profile : {"quick", "full"}
+    profile : {"quick", "full", "smoke"}
     quiet : bool
         Print nothing.
 
@@ -116,6 +144,7 @@ def setup(seed: int = 0, profile: str = "quick", quiet: bool = False) -> Session
     """
     config = get_config(profile, seed)
     seed_everything(seed)
+    torch.set_num_threads(NOTEBOOK_THREADS)
     _inline_figures()
     plt.rcParams.update({"figure.dpi": 90, "axes.spines.top": False, "axes.spines.right": False,
                          "axes.grid": False, "font.size": 10})
@@ -125,7 +154,8 @@ def setup(seed: int = 0, profile: str = "quick", quiet: bool = False) -> Session
     if not quiet:
         print("  ".join(f"{k}={v}" for k, v in versions.items()))
         print(f"profile={profile}  seed={seed}  data={paths.raw_dir()}  outputs={paths.outputs_dir()}/*/{profile}")
-        if profile == "quick":
-            print("quick profile: a few records and 3 epochs per model. Its numbers show that the code runs, not "
-                  "what the models can do; the reference figures (full profile) are shown beside them.")
+        if profile != "full":
+            print(f"{profile} profile: a few records and epochs per model, and less of each test case scored. Its "
+                  "numbers show that the code runs, not what the models can do; the shipped reference models' "
+                  "figures (full profile, labelled 'reference') are shown beside them.")
     return run
