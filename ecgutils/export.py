@@ -1,16 +1,22 @@
 """CSV exports, written atomically: a temporary file in the same folder, then a rename, so an interrupted run
-never leaves a half-written CSV under the final name."""
+never leaves a half-written CSV under the final name. :func:`export_recording` does one recording end to end,
+:func:`annotate_folder` a whole folder, on the local cores or a Dask cluster (``python -m ecgutils annotate``)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from ecgutils.io.records import read_record
 from ecgutils.io.files import atomic_path
 from ecgutils.inference import denoise, detect_r_peaks
+from ecgutils.models.runtime import threads
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
@@ -159,6 +165,103 @@ def export_recording(source: str | Path, out: str | Path, *, fs: float | None, c
     table = sample_table(x, y, peaks, fs=fs)
     write_csv(table, out, index=False)
     return table
+
+
+@dataclass
+class FolderRun:
+    """What :func:`annotate_folder` did: the CSVs it wrote, the ones already there, and the recordings it could
+    not annotate (path to the error, as one line)."""
+
+    written: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+
+
+def recordings(in_dir: str | Path) -> list:
+    """The recordings of a folder: WFDB records (one per ``.hea``, path without extension) and CSV files, by name."""
+    in_dir = Path(in_dir)
+    if not in_dir.is_dir():
+        raise FileNotFoundError(f"{in_dir} is not a folder of recordings (WFDB .hea/.dat or .csv files)")
+    found = sorted([p.with_suffix("") for p in in_dir.glob("*.hea")] + list(in_dir.glob("*.csv")))
+    stems = [p.stem for p in found]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)}: both a WFDB record and a CSV would write the same output; "
+                         "move one of them")
+    return found
+
+
+def _annotate_one(source: Path, out: Path, fs: float | None, column: str | None, lead: str) -> str | None:
+    """One recording to its CSV with one PyTorch thread (workers share the cores); the error as a line, or None."""
+    try:
+        with threads(1):
+            export_recording(source, out, fs=fs if source.suffix.lower() == ".csv" else None, column=column,
+                             lead=lead)
+        return None
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others; each is reported
+        return f"{type(exc).__name__}: {exc}"
+
+
+def annotate_folder(in_dir: str | Path, out_dir: str | Path, *, fs: float | None, column: str | None = None,
+                    lead: str = "MLII", n_jobs: int = -1, scheduler: str | None = None,
+                    progress: bool = True) -> FolderRun:
+    """:func:`export_recording` for every recording of a folder, in parallel: one CSV each in ``out_dir``.
+
+    Runs on the local cores (``joblib``, ``n_jobs`` processes), or on a Dask cluster through joblib's Dask backend
+    (``scheduler``: the scheduler's address): the same code either way. Outputs already there are skipped (a rerun
+    does only what is left), each CSV is written atomically, and a recording that cannot be read or annotated is
+    reported in :attr:`FolderRun.failed` without stopping the others.
+
+    Parameters
+    ----------
+    in_dir, out_dir : path
+        The recordings (:func:`recordings`) and where ``<name>.csv`` go.
+    fs : float or None
+        The CSV files' sampling rate, Hz (required when there are CSV files; WFDB headers carry their own).
+    column, lead : str
+        As :func:`read_signal`.
+    n_jobs : int
+        Local worker processes (-1: one per core); ignored with ``scheduler``.
+    scheduler : str, optional
+        A Dask scheduler's address (``tcp://host:8786``): run on that cluster.
+    progress : bool
+        A progress bar.
+
+    Returns
+    -------
+    FolderRun
+    """
+    sources, out_dir = recordings(in_dir), Path(out_dir)
+    if fs is None and any(p.suffix.lower() == ".csv" for p in sources):
+        raise ValueError(f"{in_dir} holds CSV files: pass their sampling rate (fs=<Hz>, --fs on the command line)")
+    run = FolderRun()
+    todo = []
+    for src in sources:
+        out = out_dir / f"{src.stem}.csv"
+        (run.skipped if out.exists() else todo).append((src, out))
+    run.skipped = [out for _, out in run.skipped]
+    with _backend(scheduler, n_jobs):
+        results = joblib.Parallel(return_as="generator")(
+            joblib.delayed(_annotate_one)(src, out, fs, column, lead) for src, out in todo)
+        for (src, out), error in tqdm(zip(todo, results), total=len(todo), desc="recordings", disable=not progress):
+            if error is None:
+                run.written.append(out)
+            else:
+                run.failed[src] = error
+    return run
+
+
+@contextmanager
+def _backend(scheduler: str | None, n_jobs: int):
+    """joblib's local processes, or its Dask backend on the cluster at ``scheduler``."""
+    if scheduler is None:
+        with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
+            yield
+        return
+    from distributed import Client  # only a cluster run needs Dask
+
+    with Client(scheduler), joblib.parallel_config(backend="dask"):
+        yield
 
 
 def summary_metrics(denoising: pd.DataFrame, detection: pd.DataFrame, classifier: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,11 @@ returns at ``fs``. The deep models default to the reference weights shipped with
 another ``.pt`` file (e.g. one a notebook just trained) or a model. The classical methods come through the same
 door: ``method="bandpass"`` for denoising, ``method="xqrs"`` for R-peaks. Long signals are cut into 10 s windows
 that overlap by 2 s, and the outputs are blended with weights that ramp up and down over the overlap.
+
+``denoise``, ``detect_r_peaks`` and ``peak_probability`` also take many signals at once (a list of 1-D signals of any
+lengths, or a 2-D array of equal-length rows): their windows go through the network together, which is many times
+faster for short recordings, and each result is that of the signal alone (the same peaks; denoised samples to
+float32 rounding, as a batch's matrix products may add in another order).
 """
 
 from __future__ import annotations
@@ -44,6 +49,24 @@ def check_signal(signal, fs: float) -> np.ndarray:
     return x.astype(np.float32)
 
 
+def _signals(signal, fs: float) -> tuple[list, str]:
+    """One lead, a list of leads, or a 2-D array of leads (rows): checked float32 arrays and the input's form."""
+    if isinstance(signal, (list, tuple)) and len(signal) and np.ndim(signal[0]) == 1:
+        return [check_signal(s, fs) for s in signal], "list"
+    if np.ndim(signal) == 2:
+        arr = np.asarray(signal)
+        if arr.shape[1] < arr.shape[0] and arr.shape[1] <= 16:
+            raise ValueError(f"a 2-D signal is read as (n_signals, n_samples), but shape {arr.shape} looks like "
+                             "(n_samples, n_leads): pass one lead, signal[:, 0], or the leads as rows, signal.T")
+        return [check_signal(s, fs) for s in arr], "array"
+    return [check_signal(signal, fs)], "one"
+
+
+def _as_given(out: list, form: str, stack: bool = True):
+    """The results in the input's form: one array, a list, or (``stack``) a 2-D array for a 2-D input."""
+    return out[0] if form == "one" else np.stack(out) if form == "array" and stack else out
+
+
 def _check_method(method: str, valid: tuple) -> None:
     if method not in valid:
         raise ValueError(f"unknown method {method!r}; valid options: {', '.join(valid)}")
@@ -59,38 +82,42 @@ def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.
     return np.concatenate(outs) if outs else np.zeros((0,), dtype=np.float32)
 
 
-def overlap_apply(x: np.ndarray, fn, length: int, overlap: int, batch_size: int = 128) -> np.ndarray:
-    """Apply ``fn`` (batch of windows (b, length) -> same shape) over a long 1-D signal, blending overlaps.
+def overlap_apply(signals: list, fn, length: int, overlap: int, batch_size: int = 256) -> list:
+    """Apply ``fn`` (batch of windows (b, length) -> same shape) over 1-D signals of any lengths, blending overlaps.
+
+    The windows of all the signals go through ``fn`` together, ``batch_size`` at a time; a signal shorter than a
+    window is mirrored to the window's length and its output cut back.
 
     Parameters
     ----------
-    x : ndarray, shape (n,)
+    signals : list of ndarray, shape (n,)
     fn : callable
     length, overlap : int
         Window and overlap, samples.
 
     Returns
     -------
-    ndarray, shape (n,), float32
+    list of ndarray, shape (n,), float32
     """
-    n = len(x)
-    if n < length:
-        padded = np.pad(x, (0, length - n), mode="symmetric" if n > 1 else "edge")
-        return fn(padded[None])[0, :n].astype(np.float32)
-    hop = length - overlap
-    starts = list(range(0, n - length + 1, hop))
-    if starts[-1] != n - length:
-        starts.append(n - length)
     ramp = np.minimum(np.arange(length) + 1, length - np.arange(length)) / max(overlap, 1)
-    w = np.clip(ramp, 1e-3, 1.0).astype(np.float64)
-    out, wsum = np.zeros(n), np.zeros(n)
-    for b in range(0, len(starts), batch_size):
-        st = starts[b:b + batch_size]
-        y = fn(np.stack([x[s:s + length] for s in st]))
-        for s, yi in zip(st, y):
-            out[s:s + length] += w * yi
-            wsum[s:s + length] += w
-    return (out / wsum).astype(np.float32)
+    ramp, flat = np.clip(ramp, 1e-3, 1.0).astype(np.float64), np.ones(length)
+    windows = []  # (signal, start, samples, weights)
+    for i, x in enumerate(signals):
+        n = len(x)
+        if n < length:
+            windows.append((i, 0, np.pad(x, (0, length - n), mode="symmetric" if n > 1 else "edge"), flat))
+            continue
+        starts = list(range(0, n - length + 1, length - overlap))
+        starts += [n - length] if starts[-1] != n - length else []
+        windows += [(i, s, x[s:s + length], ramp) for s in starts]
+    out = [np.zeros(max(len(x), length)) for x in signals]
+    wsum = [np.zeros(max(len(x), length)) for x in signals]
+    for b in range(0, len(windows), batch_size):
+        batch = windows[b:b + batch_size]
+        for (i, s, _, w), y in zip(batch, fn(np.stack([win[2] for win in batch]))):
+            out[i][s:s + length] += w * y
+            wsum[i][s:s + length] += w
+    return [(o / ws)[:len(x)].astype(np.float32) for o, ws, x in zip(out, wsum, signals)]
 
 
 def _at_model_rate(x: np.ndarray, fs: float, model) -> np.ndarray:
@@ -105,17 +132,17 @@ def _back_to(y: np.ndarray, model_fs: float, fs: float, n: int) -> np.ndarray:
     return (y if fs == model_fs else _fit_length(resample(y, fs_in=model_fs, fs_out=fs), n)).astype(np.float32)
 
 
-def _model_windows(model, x: np.ndarray, fn) -> np.ndarray:
-    return overlap_apply(x, fn, int(WINDOW_S * model.fs), int(OVERLAP_S * model.fs))
+def _model_windows(model, xs: list, fn) -> list:
+    return overlap_apply(xs, fn, int(WINDOW_S * model.fs), int(OVERLAP_S * model.fs))
 
 
 def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.ndarray:
-    """Denoise one ECG lead.
+    """Denoise one ECG lead, or many at once.
 
     Parameters
     ----------
-    signal : array_like, shape (n_samples,)
-        One lead in mV, any length.
+    signal : array_like, shape (n_samples,), a list of them, or shape (n_signals, n_samples)
+        One lead in mV, any length; or many (their windows batched through the network together).
     fs : float
         Its sampling rate, Hz (required: a wrong rate gives wrong answers).
     method : {"lstm", "cnn", "bandpass", "identity"}
@@ -127,15 +154,15 @@ def denoise(signal, *, fs: float, method: str = "lstm", checkpoint=None) -> np.n
     Returns
     -------
     ndarray, shape (n_samples,), float32
-        The denoised signal in mV, at ``fs``.
+        The denoised signal in mV, at ``fs`` (a list of them for a list, a 2-D array for a 2-D array).
     """
-    x = check_signal(signal, fs)
+    xs, form = _signals(signal, fs)
     _check_method(method, DENOISERS)
     if method in ("bandpass", "identity"):
-        return filters.ecg_clean(x, fs=fs, method=method)
+        return _as_given([filters.ecg_clean(x, fs=fs, method=method) for x in xs], form)
     model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
-    y = _model_windows(model, _at_model_rate(x, fs, model), lambda b: predict(model, b))
-    return _back_to(y, model.fs, fs, len(x))
+    ys = _model_windows(model, [_at_model_rate(x, fs, model) for x in xs], lambda b: predict(model, b))
+    return _as_given([_back_to(y, model.fs, fs, len(x)) for x, y in zip(xs, ys)], form)
 
 
 def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None) -> np.ndarray:
@@ -167,35 +194,43 @@ def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None
     return predict(model, x).astype(np.float32)
 
 
-def _probability_at_model_rate(x: np.ndarray, model) -> np.ndarray:
+def _probability_at_model_rate(xs: list, model) -> list:
     def fn(b):
         return np.repeat(expit(predict(model, b)), model.frame, axis=1)[:, :b.shape[1]]
 
-    return _model_windows(model, x, fn)
+    return _model_windows(model, xs, fn)
 
 
 def peak_probability(signal, *, fs: float, checkpoint=None) -> np.ndarray:
     """Per-sample probability that an R-peak lies in that sample's frame, from the GRU detector.
 
+    Parameters
+    ----------
+    signal : array_like
+        One lead or many, as :func:`detect_r_peaks` (mV).
+    fs : float
+        Hz.
+    checkpoint : path or nn.Module, optional
+
     Returns
     -------
     ndarray, shape (n_samples,), float32
-        At ``fs``.
+        At ``fs`` (one per signal for many, as :func:`denoise`).
     """
-    x = check_signal(signal, fs)
+    xs, form = _signals(signal, fs)
     model = checkpoints.resolve("detector", checkpoint)
-    prob = _probability_at_model_rate(_at_model_rate(x, fs, model), model)
-    return np.clip(_back_to(prob, model.fs, fs, len(x)), 0.0, 1.0)
+    probs = _probability_at_model_rate([_at_model_rate(x, fs, model) for x in xs], model)
+    return _as_given([np.clip(_back_to(p, model.fs, fs, len(x)), 0.0, 1.0) for x, p in zip(xs, probs)], form)
 
 
 def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, threshold: float | None = None,
                    t_wave_check: bool = True) -> np.ndarray:
-    """Detect the R-peaks of one ECG lead.
+    """Detect the R-peaks of one ECG lead, or of many at once.
 
     Parameters
     ----------
-    signal : array_like, shape (n_samples,)
-        One lead in mV, any length.
+    signal : array_like, shape (n_samples,), a list of them, or shape (n_signals, n_samples)
+        One lead in mV, any length; or many (their windows batched through the network together).
     fs : float
         Its sampling rate, Hz (required).
     method : {"gru", "xqrs"}
@@ -211,22 +246,27 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     -------
     ndarray of int64
         Sorted, unique sample indices at ``fs``, at least 200 ms apart. A flat line gives an empty array.
+        For many signals: a list, one array per signal.
     """
-    x = check_signal(signal, fs)
+    xs, form = _signals(signal, fs)
     _check_method(method, DETECTORS)
-    if np.ptp(x) < 1e-6:
-        return np.zeros(0, dtype=np.int64)
+    live = [i for i, x in enumerate(xs) if np.ptp(x) >= 1e-6]
+    out = [np.zeros(0, dtype=np.int64) for _ in xs]
     if method == "xqrs":
-        return peaks.xqrs_detect(x, fs=fs)
-    model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
-    xm = _at_model_rate(x, fs, model)
-    found = peaks.peaks_from_probability(_probability_at_model_rate(xm, model), fs=model.fs,
-                                         threshold=model.threshold if threshold is None else threshold)
-    if t_wave_check:
-        found = peaks.reject_t_waves(xm, found, fs=model.fs)
-    if fs != model.fs:
-        found = np.round(found * fs / model.fs).astype(np.int64)
-    return np.unique(found[(found >= 0) & (found < len(x))])
+        for i in live:
+            out[i] = peaks.xqrs_detect(xs[i], fs=fs)
+    elif live:
+        model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
+        xms = [_at_model_rate(xs[i], fs, model) for i in live]
+        threshold = model.threshold if threshold is None else threshold
+        for i, xm, prob in zip(live, xms, _probability_at_model_rate(xms, model)):
+            found = peaks.peaks_from_probability(prob, fs=model.fs, threshold=threshold)
+            if t_wave_check:
+                found = peaks.reject_t_waves(xm, found, fs=model.fs)
+            if fs != model.fs:
+                found = np.round(found * fs / model.fs).astype(np.int64)
+            out[i] = np.unique(found[(found >= 0) & (found < len(xs[i]))])
+    return _as_given(out, form, stack=False)
 
 
 def classify_segments(segments, *, fs: float, checkpoint=None) -> np.ndarray:

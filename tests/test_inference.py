@@ -72,7 +72,8 @@ def test_fs_is_required_and_validated():
         inference.denoise(np.zeros(10), fs="360")
 
 
-@pytest.mark.parametrize("bad,msg", [(np.zeros((2, 100)), "1-D signal"), (np.zeros(0), "empty"),
+@pytest.mark.parametrize("bad,msg", [(np.zeros((2, 2, 100)), "1-D signal"), (np.zeros((1000, 2)), "n_leads"),
+                                     (np.zeros(0), "empty"),
                                      (np.array([1.0, np.nan, 2.0]), "NaN")])
 def test_bad_signals_are_explained(bad, msg):
     with pytest.raises(ValueError, match=msg):
