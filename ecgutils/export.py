@@ -191,7 +191,7 @@ def recordings(in_dir: str | Path) -> list:
     return found
 
 
-def _annotate_one(source: Path, out: Path, fs: float | None, column: str | None, lead: str) -> str | None:
+def _annotate_one(source: Path, out: Path, *, fs: float | None, column: str | None, lead: str) -> str | None:
     """One recording to its CSV with one PyTorch thread (workers share the cores); the error as a line, or None."""
     try:
         with threads(1):
@@ -242,7 +242,7 @@ def annotate_folder(in_dir: str | Path, out_dir: str | Path, *, fs: float | None
     run.skipped = [out for _, out in run.skipped]
     with _backend(scheduler, n_jobs):
         results = joblib.Parallel(return_as="generator")(
-            joblib.delayed(_annotate_one)(src, out, fs, column, lead) for src, out in todo)
+            joblib.delayed(_annotate_one)(src, out, fs=fs, column=column, lead=lead) for src, out in todo)
         for (src, out), error in tqdm(zip(todo, results), total=len(todo), desc="recordings", disable=not progress):
             if error is None:
                 run.written.append(out)

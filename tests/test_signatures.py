@@ -63,16 +63,36 @@ def test_rate_parameters_are_keyword_only_in_the_signal_layers():
     assert bad == [], "pass the rate by keyword, def f(x, *, fs): " + ", ".join(bad)
 
 
+def _is_360(node) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 360
+
+
+def _literal_rates(tree) -> list:
+    """Line numbers where 360 is used as a rate: in arithmetic (``12 / 360``, ``t * 360``), as a default value, or
+    passed as ``fs=``; a count of 360 things (``[:360]``) is no rate."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and (_is_360(node.left) or _is_360(node.right)):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.arguments) and any(_is_360(d) for d in node.defaults + node.kw_defaults if d):
+            lines.append(node.defaults[0].lineno if node.defaults else node.kw_defaults[0].lineno)
+        elif isinstance(node, ast.keyword) and node.arg in RATE_NAMES and _is_360(node.value):
+            lines.append(node.value.lineno)
+    return lines
+
+
+def test_the_literal_rate_scan_sees_rates_and_not_counts():
+    assert sorted(_literal_rates(ast.parse("a = 12 / 360\nb = f(x, fs=360)\ndef g(x, r=360): pass"))) == [1, 2, 3]
+    assert _literal_rates(ast.parse("tens = windows[:360]\nn = range(360)")) == []
+
+
 def test_no_literal_native_rate_in_the_code():
     """360 Hz is written once, in ``ecgutils.constants``; docstrings and comments may say it."""
     hits = []
     for mod in _modules():
         if mod.__name__ == "ecgutils.constants" or not getattr(mod, "__file__", None):
             continue
-        tree = ast.parse(inspect.getsource(mod))
-        hits += [f"{mod.__name__}:{node.lineno}" for node in ast.walk(tree)
-                 if isinstance(node, ast.Constant) and not isinstance(node.value, bool)
-                 and isinstance(node.value, (int, float)) and node.value == 360]
+        hits += [f"{mod.__name__}:{line}" for line in _literal_rates(ast.parse(inspect.getsource(mod)))]
     assert hits == [], "use ecgutils.constants.FS: " + ", ".join(hits)
 
 
