@@ -26,6 +26,7 @@ from ecgutils.config import get_config, with_changes
 from ecgutils.export import write_csv
 from ecgutils.training.losses import DENOISING_LOSSES
 from ecgutils.data.noise import NoiseBank
+from ecgutils.training.denoiser import train_denoiser
 
 
 def main(argv=None) -> None:
@@ -41,7 +42,7 @@ def main(argv=None) -> None:
                           gate=not args.no_gate, **changes)
     tag = "_".join([args.loss, f"{args.epochs}ep"] + (["nogate"] if args.no_gate else []) + args.set)
     ds, bank = store.load_dataset("full"), NoiseBank.load()
-    fitted = denoising.train_denoiser(ds, bank, recipe)
+    fitted = train_denoiser(ds, bank, recipe, None)
     cases = denoising.synthetic_cases(ds, bank, args.seed, split="val")
     table = denoising.summary_table(denoising.evaluate(cases, {"identity": None, "bandpass": None,
                                                                "lstm": fitted.model}))
