@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ecgutils import __version__
 from ecgutils.io import paths
@@ -194,10 +193,12 @@ def build_dataset(profile: str = "quick", seed: int = 0, windows: WindowConfig |
         for name, records in params["records"].items():
             part = params["noise_part"][name]
             sets = []
-            for rec_name in tqdm(records, desc=f"{name} records", disable=not progress):
+            for rec_name in records:
                 rec = read_record(rec_name, **fetch_kwargs)
                 sets.append(cut_windows(rec, params["window"], params["stride"], params["max_windows"][name]))
             ws = WindowSet.concat(sets)
+            if progress:  # a printed line stays in an executed notebook (a progress widget is saved at 0 %)
+                print(f"{name}: {len(records)} records, {len(ws.x)} windows", flush=True)
             arrays = _noisy_versions(ws, rng, bank, part, params)
             (tmp / name).mkdir()
             for key in _ARRAYS:
