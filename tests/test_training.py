@@ -196,15 +196,23 @@ def test_weighted_bce_weighs_missed_positives():
     assert (weighted - plain).item() == pytest.approx(3 * miss.item() / 2, rel=1e-5)
 
 
-def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better():
-    averaged = loop.AveragedWeights(first=3)
-    m = models.build_model("lstm", seed=0, hidden=4, layers=1)
-    for epoch, value in enumerate([1.0, 2.0, 3.0, 5.0], start=1):
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")
+@pytest.mark.parametrize("target, kept, weight", [(4.0, 0, 4.0), (3.0, 3, 3.0)])
+def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better(target, kept, weight):
+    weights = [1.0, 2.0, 3.0, 5.0]  # the weight after each epoch; the last two average to 4
+
+    def set_weight(model, batches, loss_fn, opt, grad_clip, device):
         with torch.no_grad():
-            for p in m.parameters():
-                p.fill_(value)
-        averaged.add(epoch, m)
-    assert averaged.count == 2 and all(torch.allclose(v, torch.full_like(v, 4.0)) for v in averaged.state.values())
+            model.weight.fill_(weights.pop(0))
+        return 0.0
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    val = [(np.ones((1, 1), np.float32), np.full((1, 1), target, np.float32))]
+    mse = lambda out, y, x: torch.mean((out - y) ** 2)  # noqa: E731
+    fitted = loop.fit(model, lambda: [], val, mse, TrainConfig(epochs=4, average_last=2), progress=False,
+                      epoch_fn=set_weight)
+    assert (fitted.epoch, fitted.model.weight.item()) == (kept, weight)  # target 4: the average; 3: epoch 3
+    assert fitted.val_loss == pytest.approx(0.0)
     fitted = _toy(epochs=4)
     with_average = loop.fit(*_toy_parts(), TrainConfig(epochs=4, seed=0, lr=1e-2, average_last=2), progress=False)
     assert with_average.val_loss <= fitted.val_loss  # the average is kept only when it validates better

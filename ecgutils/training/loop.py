@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from ecgutils.config import NoiseConfig, TrainConfig
 from ecgutils.data.noise import NoiseBank, random_noise
@@ -129,7 +130,8 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * cfg.lr_min_fraction)
         rows, best, best_state, t_start = [], math.inf, None, time.time()
-        averaged = AveragedWeights(cfg.epochs - cfg.average_last + 1) if cfg.average_last else None
+        # the equal-weight average of the last epochs (stochastic weight averaging, Izmailov et al., 2018)
+        averaged = AveragedModel(model, use_buffers=True) if cfg.average_last else None
         epoch_fn = epoch_fn or train_one_epoch
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.time()
@@ -137,8 +139,8 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
             lr = opt.param_groups[0]["lr"]
             sched.step()
             val = evaluate_loss(model, val_batches, loss_fn, device)
-            if averaged is not None:
-                averaged.add(epoch, model)
+            if averaged is not None and epoch > cfg.epochs - cfg.average_last:
+                averaged.update_parameters(model)
             improved = val < best
             if improved:
                 best, best_state = val, copy.deepcopy(model.state_dict())
@@ -153,34 +155,16 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
                 break
         history = pd.DataFrame(rows)
         kept = int(history.loc[history.val_loss.idxmin(), "epoch"])
-        if averaged is not None and averaged.count:
-            model.load_state_dict(averaged.state)
+        if averaged is not None and int(averaged.n_averaged):
+            mean_state = averaged.module.state_dict()
+            model.load_state_dict(mean_state)
             val = evaluate_loss(model, val_batches, loss_fn, device)
-            print(f"average of the last {averaged.count} epochs: validation loss {val:.4g} "
+            print(f"average of the last {int(averaged.n_averaged)} epochs: validation loss {val:.4g} "
                   f"(best single epoch {kept}: {best:.4g})")
             if val < best:
-                best, best_state, kept = val, averaged.state, 0  # epoch 0: the average
+                best, best_state, kept = val, mean_state, 0  # epoch 0: the average
         model.load_state_dict(best_state)
     return Fitted(model.cpu().eval(), history, kept, float(best), len(rows) == cfg.epochs, device=str(device))
-
-
-class AveragedWeights:
-    """The running mean of a model's weights from epoch ``first`` on (stochastic weight averaging of the last
-    epochs, Izmailov et al., 2018)."""
-
-    def __init__(self, first: int):
-        self.first, self.count, self.state = first, 0, None
-
-    def add(self, epoch: int, model: nn.Module) -> None:
-        if epoch < self.first:
-            return
-        current = {k: v.detach().clone().double() for k, v in model.state_dict().items()}
-        self.count += 1
-        if self.state is None:
-            self.state = current
-        else:
-            for k, v in current.items():
-                self.state[k] += (v - self.state[k]) / self.count
 
 
 def train_one_epoch(model: nn.Module, batches: Iterable, loss_fn: Callable, opt: torch.optim.Optimizer,
