@@ -76,3 +76,17 @@ def test_detector_factory_runs_a_denoiser_first():
     np.testing.assert_array_equal(plain(sig), after(sig))
     squashed = detection.detector("gru", AmplitudeDetector(level=2.0), denoiser="identity")
     assert len(squashed(sig)) == 0  # no R wave reaches 2 mV: the threshold is the model's
+
+
+@pytest.mark.parametrize("n, p", [(1000, 0.3), (7, 0.5), (5000, 0.01)])
+def test_balanced_pos_weight_is_the_negative_positive_ratio(n, p):
+    labels = (np.random.default_rng(n).random(n) < p).astype(np.float32)
+    hand = (1 - labels.mean()) / labels.mean()  # the formula the trainer used before sklearn's class weights
+    assert rpeak_training.balanced_pos_weight(labels) == pytest.approx(float(hand), rel=1e-6)
+    exact = (labels == 0).sum() / (labels == 1).sum()
+    assert rpeak_training.balanced_pos_weight(labels) == pytest.approx(exact, rel=1e-12)
+
+
+def test_balanced_pos_weight_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes.*0 positives of 4"):
+        rpeak_training.balanced_pos_weight(np.zeros(4))

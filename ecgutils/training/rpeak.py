@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
+from sklearn.utils.class_weight import compute_class_weight
 
 from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.constants import FS
@@ -55,7 +56,7 @@ def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Prof
     beats = ws.beat_lists()
     _, lab = segments_of(ws.x, beats, recipe.model)
     pw = recipe.loss["pos_weight"]
-    pos_weight = float((1 - lab.mean()) / max(lab.mean(), 1e-6)) if pw == "balanced" else float(pw)
+    pos_weight = balanced_pos_weight(lab) if pw == "balanced" else float(pw)
     rng = np.random.default_rng(recipe.train.seed)
 
     def epoch():
@@ -69,6 +70,33 @@ def train_classifier(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Prof
                  desc=f"training {recipe.name}", device=device, progress=progress, epoch_fn=epoch_fn)
     fitted.model.set_threshold(best_f1_threshold(vy, classify_segments(vx, fs=FS, checkpoint=fitted.model)))
     return fitted
+
+
+def balanced_pos_weight(labels: np.ndarray) -> float:
+    """The weight of the positive class that balances the two classes: negatives / positives.
+
+    The ratio of ``sklearn.utils.class_weight.compute_class_weight("balanced", ...)``'s two class weights.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (n,)
+        0 or 1 per training example (segment or frame).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> balanced_pos_weight(np.array([0, 0, 0, 1, 0, 1]))
+    2.0
+    """
+    labels = np.asarray(labels).ravel()
+    if not 0 < np.count_nonzero(labels) < labels.size:
+        raise ValueError(f"balanced weights need both classes in the training labels, got {np.count_nonzero(labels)} "
+                         f"positives of {labels.size}: use more training windows or a fixed pos_weight in the recipe")
+    negative, positive = compute_class_weight("balanced", classes=np.array([0, 1]), y=(labels > 0).astype(int))
+    return float(positive / negative)
 
 
 def best_f1_threshold(labels: np.ndarray, prob: np.ndarray) -> float:
