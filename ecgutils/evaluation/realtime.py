@@ -167,6 +167,7 @@ def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = C
         rep = np.array([at[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
         rows.append(pd.DataFrame({"record": name, "beat": m["matched_reference"], "detected": m["matched_detected"],
                                   "reported_at": rep}))
+        print(f"streamed record {len(rows)} of {len(signals)} ({name}): {len(rep)} beats matched", flush=True)
     table = pd.concat(rows, ignore_index=True)
     table["delay_s"] = (table.reported_at - table.beat) / FS
     table["detected_delay_s"] = (table.reported_at - table.detected) / FS
@@ -191,6 +192,7 @@ def stream_speed(signal: np.ndarray, streams: dict, chunk_s: float = CHUNK_S) ->
         rows.append({"model": name, "latency_s": stream.latency_s, "x_real_time": run.x_real_time,
                      "median_ms_per_chunk": float(np.median(ms)), "p99_ms_per_chunk": float(np.percentile(ms, 99)),
                      "max_ms_per_chunk": float(ms.max()), "chunk_ms": 1000 * chunk_s})
+        print(f"{name}: {run.x_real_time:.0f}x real time", flush=True)
     return pd.DataFrame(rows)
 
 
