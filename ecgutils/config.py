@@ -27,7 +27,7 @@ class NoiseConfig:
     Attributes
     ----------
     kinds : tuple of str
-        Kinds drawn uniformly (see :data:`ecgutils.noise.KINDS`).
+        Kinds drawn uniformly (see :data:`ecgutils.data.noise.KINDS`).
     snr_range : (float, float)
         Input SNR drawn uniformly, dB.
     clean_fraction : float

@@ -20,7 +20,7 @@ from ecgutils.models.runtime import threads
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
-    """``df.to_csv(path, **kwargs)``, atomically (:func:`ecgutils.files.atomic_path`)."""
+    """``df.to_csv(path, **kwargs)``, atomically (:func:`ecgutils.io.files.atomic_path`)."""
     path = Path(path)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, **kwargs)
@@ -70,7 +70,7 @@ def windows_table(record: np.ndarray, window_start: np.ndarray, centre_start: np
     record, window_start : ndarray, shape (n_windows,)
         Record and first sample of each 10 s window.
     centre_start, window_index : ndarray, shape (n_segments,)
-        From :func:`ecgutils.windows.cut_segments`: first sample of each segment (from its window's start) and
+        From :func:`ecgutils.data.windows.cut_segments`: first sample of each segment (from its window's start) and
         the window it belongs to.
     labels, prob : ndarray, shape (n_segments,)
         Reference label (1: a reference R-peak in the segment) and the classifier's probability.

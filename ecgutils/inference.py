@@ -240,7 +240,8 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     threshold : float, optional
         ``gru`` only: the probability a peak must reach; default the model's own (tuned on validation records).
     t_wave_check : bool
-        ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves (:func:`ecgutils.peaks.reject_t_waves`).
+        ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves
+        (:func:`ecgutils.dsp.peaks.reject_t_waves`).
 
     Returns
     -------
@@ -275,7 +276,7 @@ def classify_segments(segments, *, fs: float, checkpoint=None) -> np.ndarray:
     Parameters
     ----------
     segments : array_like, shape (n_segments, n_samples)
-        mV, from :func:`ecgutils.windows.cut_segments`: 0.5 s each (180 samples at 360 Hz), the central 0.25 s
+        mV, from :func:`ecgutils.data.windows.cut_segments`: 0.5 s each (180 samples at 360 Hz), the central 0.25 s
         being the part the answer is about.
     fs : float
         Sampling rate, Hz (required; other rates than the model's are resampled).
@@ -291,7 +292,7 @@ def classify_segments(segments, *, fs: float, checkpoint=None) -> np.ndarray:
     expected = int(round(model.input_length * fs / model.fs))
     if seg.ndim != 2 or seg.shape[0] == 0 or seg.shape[1] != expected:
         raise ValueError(f"expected segments of shape (n_segments, {expected}) at {fs:g} Hz (0.5 s each, "
-                         f"from ecgutils.windows.cut_segments), got {seg.shape}")
+                         f"from ecgutils.data.windows.cut_segments), got {seg.shape}")
     if not np.all(np.isfinite(seg)):
         raise ValueError("the segments hold NaN or infinite samples: fill or drop them first")
     if fs != model.fs:

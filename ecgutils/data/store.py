@@ -20,7 +20,7 @@ real_snr       (n,) float32          input SNR of ``real``, dB
 gaussian_snr   (n,) float32          input SNR of ``gaussian``, dB
 lo, span       (n, 1) float32        min and range of each clean window, mV (the [0, 1] scale)
 record, start  (n,) str, int64       provenance
-beat_ptr/pos   (n + 1,), (m,) int64  reference beats per window (see :class:`~ecgutils.windows.WindowSet`)
+beat_ptr/pos   (n + 1,), (m,) int64  reference beats per window (see :class:`~ecgutils.data.windows.WindowSet`)
 =============  ====================  =====================================================================
 """
 
@@ -171,7 +171,7 @@ def build_dataset(profile: str = "quick", seed: int = 0, windows: WindowConfig |
     progress : bool
         Show a progress bar.
     **fetch_kwargs
-        ``data_dir``, ``mirror``, ``download`` (see :func:`ecgutils.fetch.fetch_record`).
+        ``data_dir``, ``mirror``, ``download`` (see :func:`ecgutils.io.fetch.fetch_record`).
 
     Returns
     -------
@@ -252,7 +252,7 @@ def find_dataset(profile: str = "quick", root: str | Path | None = None) -> Path
     if not ptr.exists():
         raise FileNotFoundError(
             f"no processed windows for the {profile!r} profile in {root}: run notebooks/01_preprocessing.ipynb "
-            f"first (with profile={profile!r}), or ecgutils.dataset.build_dataset(profile={profile!r})."
+            f"first (with profile={profile!r}), or ecgutils.data.store.build_dataset(profile={profile!r})."
         )
     folder = root / json.loads(ptr.read_text())["build"]
     if not (folder / "manifest.json").exists():

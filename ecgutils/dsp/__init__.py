@@ -2,7 +2,7 @@
 
 =============  ==============================================================================================
 ``filters``    band-pass and baseline filters, ``ecg_clean(x, fs=..., method=...)``
-``resampling`` polyphase resampling, offline (:func:`resample`) and streaming (:class:`StreamResampler`)
+``resampling`` polyphase resampling, offline (``resample``) and streaming (``StreamResampler``)
 ``peaks``      peaks from a probability trace, Pan and Tompkins' T-wave rule, wfdb's XQRS, causal picking
 =============  ==============================================================================================
 """

@@ -70,7 +70,7 @@ def reject_t_waves(signal: np.ndarray, peaks: np.ndarray, *, fs: float, window_s
 
     A detection less than ``window_s`` after the previous kept beat is a T wave if its steepest slope is less
     than ``slope_ratio`` times that beat's. The slope is the absolute first difference of the signal band-passed
-    to the QRS band (5-15 Hz, :func:`ecgutils.filters.ecg_bandpass`), its maximum within 50 ms of the detection.
+    to the QRS band (5-15 Hz, :func:`ecgutils.dsp.filters.ecg_bandpass`), its maximum within 50 ms of the detection.
     The published values (360 ms, one half) are the defaults; they were not tuned on this project's data.
 
     Parameters

@@ -2,14 +2,14 @@
 
 Usage::
 
-    python -m ecgutils.bench                          # the shipped reference weights (make bench): minutes
-    python -m ecgutils.bench --models full            # your models of `make run PROFILE=full`
-    python -m ecgutils.bench --models quick           # your quick-profile models (CI-sized figures)
+    python -m ecgutils.evaluation.bench                 # the shipped reference weights (make bench): minutes
+    python -m ecgutils.evaluation.bench --models full   # your models of `make run PROFILE=full`
+    python -m ecgutils.evaluation.bench --models quick  # your quick-profile models (CI-sized figures)
 
 It scores the models on the evaluation protocol's test cases with the same functions notebooks 02 and 03 use
-(:func:`ecgutils.denoising.report`, :func:`ecgutils.rpeak_scoring.report`), times inference on one hour of ECG on
-this machine, reads the training time from the training histories, and checks each figure against the targets
-(:mod:`ecgutils.targets`). The shipped weights are scored on the full profile's test set.
+(:func:`ecgutils.evaluation.denoising.report`, :func:`ecgutils.evaluation.detection.report`), times inference on
+one hour of ECG on this machine, reads the training time from the training histories, and checks each figure against
+the targets (:mod:`ecgutils.evaluation.targets`). The shipped weights are scored on the full profile's test set.
 """
 
 from __future__ import annotations

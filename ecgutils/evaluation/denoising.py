@@ -97,7 +97,7 @@ def evaluate(cases: list[Case], methods: dict, progress: bool = False) -> pd.Dat
     -------
     pandas.DataFrame
         ``case``, ``kind``, ``snr_nominal``, ``method``, ``window`` and the columns of
-        :func:`ecgutils.metrics.denoising_metrics`.
+        :func:`ecgutils.evaluation.metrics.denoising_metrics`.
     """
     frames = []
     for i, case in enumerate(cases):
@@ -189,7 +189,7 @@ def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, *, fs
     Returns
     -------
     per_window_table : pandas.DataFrame
-        ``record``, ``window``, ``baseline_db`` (:func:`ecgutils.metrics.baseline_share_db`), ``method``,
+        ``record``, ``window``, ``baseline_db`` (:func:`ecgutils.evaluation.metrics.baseline_share_db`), ``method``,
         ``snr_out`` (dB).
     by_bin : pandas.DataFrame
         Mean output SNR (dB) per baseline bin (rows) and method (columns), with the number of windows.

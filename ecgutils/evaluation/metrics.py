@@ -72,7 +72,7 @@ def denoising_metrics(clean: np.ndarray, estimate: np.ndarray, noisy: np.ndarray
 
 def baseline_share_db(x: np.ndarray, *, fs: float, cutoff_hz: float = 0.5) -> np.ndarray:
     """How much of each window's power is baseline wander: ``10 log10(sum b^2 / sum x^2)`` dB, with ``x`` the window
-    minus its mean and ``b`` its part below ``cutoff_hz`` (:func:`ecgutils.filters.ecg_baseline`).
+    minus its mean and ``b`` its part below ``cutoff_hz`` (:func:`ecgutils.dsp.filters.ecg_baseline`).
 
     Parameters
     ----------

@@ -127,9 +127,9 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     Parameters
     ----------
     tables : dict
-        ``denoising`` (:func:`ecgutils.denoising.summary_table`), ``classifier``, ``detection_clean`` and
-        ``detection_nstdb`` (:func:`ecgutils.rpeak_scoring.report`), and optionally the real-time tables of
-        :func:`ecgutils.realtime.report`.
+        ``denoising`` (:func:`ecgutils.evaluation.denoising.summary_table`), ``classifier``, ``detection_clean`` and
+        ``detection_nstdb`` (:func:`ecgutils.evaluation.detection.report`), and optionally the real-time tables of
+        :func:`ecgutils.evaluation.realtime.report`.
     speed : pandas.DataFrame, optional
         ``task``, ``device``, ``x_real_time``.
     training : pandas.DataFrame, optional

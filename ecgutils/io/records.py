@@ -1,5 +1,5 @@
 """Read MIT-BIH Arrhythmia and Noise Stress Test records (or any WFDB record): one lead in mV at 360 Hz and its
-reference beats, as plain numpy arrays. Records are made available and verified by :mod:`ecgutils.fetch`.
+reference beats, as plain numpy arrays. Records are made available and verified by :mod:`ecgutils.io.fetch`.
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ class GRUDetector(_GRUEncoder):
     ----------
     frame : int
         Samples per GRU step (8 at 360 Hz: 45 steps/s, 22 ms frames; the peak picking of
-        :func:`ecgutils.inference.peaks_from_probability` locates a beat inside its frames). On a CPU a GRU step
+        :func:`ecgutils.dsp.peaks.peaks_from_probability` locates a beat inside its frames). On a CPU a GRU step
         costs about the same whatever its size, so fewer, wider steps train about four times faster than
         frames of 4 samples.
     hidden, layers : int

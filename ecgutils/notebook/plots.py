@@ -1,5 +1,5 @@
 """The figures the notebooks show. Each function draws on new axes (or ``ax``) and returns the figure; a
-notebook's :class:`ecgutils.session.Session` saves it under ``outputs/plots/<profile>/``."""
+notebook's :class:`ecgutils.notebook.session.Session` saves it under ``outputs/plots/<profile>/``."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
 def plot_harm_vs_baseline(table, ax=None):
     """Output SNR on noise-free input (dB) against each window's own baseline wander (dB of its power), per method.
 
-    ``table`` is the first result of :func:`ecgutils.denoising.harm_by_baseline`.
+    ``table`` is the first result of :func:`ecgutils.evaluation.denoising.harm_by_baseline`.
     """
     fig, ax = _axes(ax, (7, 4))
     for i, (name, g) in enumerate(table.groupby("method", sort=False)):
@@ -225,7 +225,7 @@ def plot_detector_output(signal: np.ndarray, prob: np.ndarray, fs: float, detect
 def plot_threshold(table, chosen: float | None = None, ax=None):
     """F1 against the detection threshold, one line per validation input, the chosen threshold marked.
 
-    ``table`` is :func:`ecgutils.rpeak_training.tune_threshold`'s: columns ``noise``, ``snr`` (dB), ``threshold``,
+    ``table`` is :func:`ecgutils.training.rpeak.tune_threshold`'s: columns ``noise``, ``snr`` (dB), ``threshold``,
     ``gross_f1`` (%).
     """
     fig, ax = _axes(ax, (6, 3.2))

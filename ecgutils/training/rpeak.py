@@ -30,7 +30,7 @@ from ecgutils.data.windows import cut_segments, peak_targets
 
 
 def segments_of(x: np.ndarray, beat_lists, model_config: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Classifier inputs and labels of a batch of windows (see :func:`ecgutils.windows.cut_segments`)."""
+    """Classifier inputs and labels of a batch of windows (see :func:`ecgutils.data.windows.cut_segments`)."""
     inp, lab, _, _ = cut_segments(x, beat_lists, model_config["segment"], model_config["context"])
     return inp, lab.astype(np.float32)
 
@@ -193,7 +193,7 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
     t_wave_check : bool
         Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
     probabilities, pick : callable, optional
-        Another detector's two stages (the real-time one, :mod:`ecgutils.stream_training`):
+        Another detector's two stages (the real-time one, :mod:`ecgutils.training.stream`):
         ``probabilities(list of signals) -> list of probabilities`` and ``pick(signal, probability, threshold)
         -> peaks``.
         Default: the offline GRU's per-sample probability and peak picking (with the T-wave rule).
