@@ -148,6 +148,17 @@ def resample(x: np.ndarray, *, fs_in: float, fs_out: float) -> np.ndarray:
     -------
     ndarray, shape (..., ceil(n_samples * up / down)), float64
         ``x`` itself (not a copy) if the rates are equal. The ends are edge-padded: a constant stays that constant.
+
+    Examples
+    --------
+    >>> x = np.full(250, 1.5)                            # 1 s of a constant 1.5 mV at 250 Hz
+    >>> y = resample(x, fs_in=250, fs_out=360)
+    >>> y.shape, bool(np.allclose(y, 1.5))               # 1 s at 360 Hz; the ends stay at 1.5 mV
+    ((360,), True)
+    >>> t = np.arange(1000) / 1000                        # a 5 Hz sine at 1000 Hz
+    >>> y = resample(np.sin(2 * np.pi * 5 * t), fs_in=1000, fs_out=360)
+    >>> bool(np.abs(y - np.sin(2 * np.pi * 5 * np.arange(360) / 360))[36:-36].max() < 1e-3)  # 0.1 s from the ends
+    True
     """
     if float(fs_in) == float(fs_out):
         return np.asarray(x)
