@@ -14,8 +14,12 @@ def atomic_path(path: str | Path):
 
     Examples
     --------
-    >>> with atomic_path("out/table.csv") as tmp:   # doctest: +SKIP
-    ...     df.to_csv(tmp)
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out" / "table.csv"
+    >>> with atomic_path(target) as tmp:               # e.g. df.to_csv(tmp)
+    ...     _ = tmp.write_text("record,R_peak")
+    >>> target.read_text(), [p.name for p in target.parent.iterdir()]  # whole, and no temporary file left
+    ('record,R_peak', ['table.csv'])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
