@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ecgutils.io.records import read_record
 from ecgutils.io.files import atomic_path
-from ecgutils.inference import denoise, detect_r_peaks
+from ecgutils.inference import denoise, detect_r_peaks, signal_quality
 from ecgutils.models.runtime import threads
 
 
@@ -28,7 +28,8 @@ def write_csv(df: pd.DataFrame, path: str | Path, **kwargs) -> Path:
 
 
 def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, *, fs: float,
-                 clean: np.ndarray | None = None) -> pd.DataFrame:
+                 clean: np.ndarray | None = None, confidence: np.ndarray | None = None,
+                 quality: np.ndarray | None = None) -> pd.DataFrame:
     """The sample-level export: one row per sample.
 
     Parameters
@@ -41,11 +42,16 @@ def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, *, 
         Sampling rate, Hz.
     clean : ndarray, shape (n,), optional
         The clean reference, when there is one.
+    confidence : ndarray, shape (n_peaks,), optional
+        Each peak's confidence in [0, 1] (:func:`ecgutils.inference.detect_r_peaks`, ``return_confidence=True``).
+    quality : ndarray, shape (ceil(n / fs),), optional
+        Each second's signal quality in [0, 1] (:func:`ecgutils.inference.signal_quality`).
 
     Returns
     -------
     pandas.DataFrame
-        ``time_s``, ``noisy_mV``, ``denoised_mV`` (``clean_mV``), ``R_peak`` (1 at detected peaks, else 0).
+        ``time_s``, ``noisy_mV``, ``denoised_mV`` (``clean_mV``), ``R_peak`` (1 at detected peaks, else 0); with
+        ``confidence``: that column at the peaks (empty elsewhere); with ``quality``: its second's quality.
     """
     n = len(noisy)
     r = np.zeros(n, dtype=np.int8)
@@ -58,6 +64,11 @@ def sample_table(noisy: np.ndarray, denoised: np.ndarray, peaks: np.ndarray, *, 
     if clean is not None:
         cols["clean_mV"] = np.round(clean, 5)
     cols["R_peak"] = r
+    if confidence is not None:
+        cols["confidence"] = np.full(n, np.nan)
+        cols["confidence"][peaks] = np.round(np.asarray(confidence, dtype=np.float64), 4)
+    if quality is not None:
+        cols["quality"] = np.round(np.asarray(quality, dtype=np.float64), 4)[np.arange(n) // int(round(fs))]
     return pd.DataFrame(cols)
 
 
@@ -156,13 +167,14 @@ def export_recording(source: str | Path, out: str | Path, *, fs: float | None, c
     Returns
     -------
     pandas.DataFrame
-        ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``; at the CSV's rate, or at 360 Hz for
-        a WFDB record (resampled if it had another rate).
+        ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``, ``confidence`` (each peak's, from the
+        detector on the denoised signal), ``quality`` (the input's, per second: :func:`signal_quality`); at the
+        CSV's rate, or at 360 Hz for a WFDB record (resampled if it had another rate).
     """
     x, fs = read_signal(source, fs=fs, column=column, lead=lead)
     y = denoise(x, fs=fs, checkpoint=denoiser)
-    peaks = detect_r_peaks(y, fs=fs, checkpoint=detector)
-    table = sample_table(x, y, peaks, fs=fs)
+    peaks, conf = detect_r_peaks(y, fs=fs, checkpoint=detector, return_confidence=True)
+    table = sample_table(x, y, peaks, fs=fs, confidence=conf, quality=signal_quality(x, fs=fs))
     write_csv(table, out, index=False)
     return table
 

@@ -18,9 +18,11 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ecgutils.models import checkpoints, registry
+from ecgutils.models import calibration, checkpoints, registry
 from ecgutils.dsp import filters
+from ecgutils.dsp.quality import quality_features
 from ecgutils.dsp import peaks
+from ecgutils.dsp.overlap import overlap_apply
 from ecgutils.dsp.resampling import resample
 
 #: Window and overlap of :func:`overlap_apply`, s.
@@ -29,6 +31,9 @@ WINDOW_S, OVERLAP_S = 10.0, 2.0
 DENOISERS = registry.methods("denoise") + ("bandpass", "identity")
 #: R-peak detection methods.
 DETECTORS = registry.methods("detect") + ("xqrs",)
+#: Cut-off of the zero-phase Butterworth high-pass (order 2) in front of the GRU detector, Hz, so that a baseline
+#: swing cannot set the network's scale; chosen on validation (README). ``None``: the raw signal.
+DETECTOR_HIGHPASS_HZ: float | None = 0.3
 
 
 def check_signal(signal, fs: float) -> np.ndarray:
@@ -80,44 +85,6 @@ def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.
     outs = [model(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)).cpu().numpy()
             for i in range(0, len(x), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0,), dtype=np.float32)
-
-
-def overlap_apply(signals: list, fn, length: int, overlap: int, batch_size: int = 256) -> list:
-    """Apply ``fn`` (batch of windows (b, length) -> same shape) over 1-D signals of any lengths, blending overlaps.
-
-    The windows of all the signals go through ``fn`` together, ``batch_size`` at a time; a signal shorter than a
-    window is mirrored to the window's length and its output cut back.
-
-    Parameters
-    ----------
-    signals : list of ndarray, shape (n,)
-    fn : callable
-    length, overlap : int
-        Window and overlap, samples.
-
-    Returns
-    -------
-    list of ndarray, shape (n,), float32
-    """
-    ramp = np.minimum(np.arange(length) + 1, length - np.arange(length)) / max(overlap, 1)
-    ramp, flat = np.clip(ramp, 1e-3, 1.0).astype(np.float64), np.ones(length)
-    windows = []  # (signal, start, samples, weights)
-    for i, x in enumerate(signals):
-        n = len(x)
-        if n < length:
-            windows.append((i, 0, np.pad(x, (0, length - n), mode="symmetric" if n > 1 else "edge"), flat))
-            continue
-        starts = list(range(0, n - length + 1, length - overlap))
-        starts += [n - length] if starts[-1] != n - length else []
-        windows += [(i, s, x[s:s + length], ramp) for s in starts]
-    out = [np.zeros(max(len(x), length)) for x in signals]
-    wsum = [np.zeros(max(len(x), length)) for x in signals]
-    for b in range(0, len(windows), batch_size):
-        batch = windows[b:b + batch_size]
-        for (i, s, _, w), y in zip(batch, fn(np.stack([win[2] for win in batch]))):
-            out[i][s:s + length] += w * y
-            wsum[i][s:s + length] += w
-    return [(o / ws)[:len(x)].astype(np.float32) for o, ws, x in zip(out, wsum, signals)]
 
 
 def _at_model_rate(x: np.ndarray, fs: float, model) -> np.ndarray:
@@ -207,6 +174,11 @@ def denoise_windows(windows, *, fs: float, method: str = "lstm", checkpoint=None
     return predict(model, x).astype(np.float32)
 
 
+def _detector_input(x: np.ndarray, fs: float, model, highpass_hz: float | None) -> np.ndarray:
+    xm = _at_model_rate(x, fs, model)
+    return xm if highpass_hz is None else filters.ecg_highpass(xm, fs=model.fs, cutoff_hz=highpass_hz)
+
+
 def _probability_at_model_rate(xs: list, model) -> list:
     def fn(b):
         return np.repeat(expit(predict(model, b)), model.frame, axis=1)[:, :b.shape[1]]
@@ -214,7 +186,8 @@ def _probability_at_model_rate(xs: list, model) -> list:
     return _model_windows(model, xs, fn)
 
 
-def peak_probability(signal, *, fs: float, checkpoint=None) -> np.ndarray:
+def peak_probability(signal, *, fs: float, checkpoint=None, highpass_hz: float | None = DETECTOR_HIGHPASS_HZ
+                     ) -> np.ndarray:
     """Per-sample probability that an R-peak lies in that sample's frame, from the GRU detector.
 
     Parameters
@@ -223,7 +196,8 @@ def peak_probability(signal, *, fs: float, checkpoint=None) -> np.ndarray:
         One lead or many, as :func:`detect_r_peaks` (mV).
     fs : float
         Hz.
-    checkpoint : path or nn.Module, optional
+    checkpoint, highpass_hz :
+        As :func:`detect_r_peaks`.
 
     Returns
     -------
@@ -232,12 +206,28 @@ def peak_probability(signal, *, fs: float, checkpoint=None) -> np.ndarray:
     """
     xs, form = _signals(signal, fs)
     model = checkpoints.resolve("detector", checkpoint)
-    probs = _probability_at_model_rate([_at_model_rate(x, fs, model) for x in xs], model)
+    probs = _probability_at_model_rate([_detector_input(x, fs, model, highpass_hz) for x in xs], model)
     return _as_given([np.clip(_back_to(p, model.fs, fs, len(x)), 0.0, 1.0) for x, p in zip(xs, probs)], form)
 
 
+def _gru_beats(xs: list, fs: float, model, threshold: float, t_wave_check: bool, highpass_hz) -> list:
+    """Per signal: beats at ``fs``, the probability at each (highest within 33 ms), the trace at the model's rate."""
+    xms = [_detector_input(x, fs, model, highpass_hz) for x in xs]
+    out, half = [], int(round(peaks.REFINE_S * model.fs))
+    for x, xm, prob in zip(xs, xms, _probability_at_model_rate(xms, model)):
+        found = peaks.peaks_from_probability(prob, fs=model.fs, threshold=threshold)
+        found = peaks.reject_t_waves(xm, found, fs=model.fs) if t_wave_check else found
+        raw = prob[np.clip(found[:, None] + np.arange(-half, half + 1), 0, len(prob) - 1)].max(axis=1)
+        found = found if fs == model.fs else np.round(found * fs / model.fs).astype(np.int64)
+        keep = (found >= 0) & (found < len(x))
+        found, first = np.unique(found[keep], return_index=True)
+        out.append((found, raw[keep][first], prob))
+    return out
+
+
 def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, threshold: float | None = None,
-                   t_wave_check: bool = True) -> np.ndarray:
+                   t_wave_check: bool = True, highpass_hz: float | None = DETECTOR_HIGHPASS_HZ,
+                   return_confidence: bool = False):
     """Detect the R-peaks of one ECG lead, or of many at once.
 
     Parameters
@@ -255,12 +245,18 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     t_wave_check : bool
         ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves
         (:func:`ecgutils.dsp.peaks.reject_t_waves`).
+    highpass_hz : float or None
+        ``gru`` only: the zero-phase high-pass in front of the network, Hz (:data:`DETECTOR_HIGHPASS_HZ`); None: off.
+    return_confidence : bool
+        ``gru`` only: also each beat's confidence, the probability that it is true (the shipped detector's map fitted
+        on validation, :mod:`ecgutils.models.calibration`; another checkpoint: its uncalibrated probability).
 
     Returns
     -------
     ndarray of int64
         Sorted, unique sample indices at ``fs``, at least 200 ms apart. A flat line gives an empty array.
-        For many signals: a list, one array per signal.
+        For many signals: a list, one array per signal. With ``return_confidence``: ``(peaks, confidence)``,
+        confidence float32 in [0, 1], one per peak (for many signals, two lists).
 
     Examples
     --------
@@ -276,22 +272,39 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     """
     xs, form = _signals(signal, fs)
     _check_method(method, DETECTORS)
+    if return_confidence and method == "xqrs":
+        raise ValueError("XQRS gives no probability: return_confidence needs method='gru'")
     live = [i for i, x in enumerate(xs) if np.ptp(x) >= 1e-6]
-    out = [np.zeros(0, dtype=np.int64) for _ in xs]
+    out, conf = [np.zeros(0, dtype=np.int64) for _ in xs], [np.zeros(0, dtype=np.float32) for _ in xs]
     if method == "xqrs":
         for i in live:
             out[i] = peaks.xqrs_detect(xs[i], fs=fs)
     elif live:
         model = checkpoints.resolve(registry.by_method(method).role, checkpoint)
-        xms = [_at_model_rate(xs[i], fs, model) for i in live]
         threshold = model.threshold if threshold is None else threshold
-        for i, xm, prob in zip(live, xms, _probability_at_model_rate(xms, model)):
-            found = peaks.peaks_from_probability(prob, fs=model.fs, threshold=threshold)
-            if t_wave_check:
-                found = peaks.reject_t_waves(xm, found, fs=model.fs)
-            if fs != model.fs:
-                found = np.round(found * fs / model.fs).astype(np.int64)
-            out[i] = np.unique(found[(found >= 0) & (found < len(xs[i]))])
+        for i, (found, raw, _) in zip(live, _gru_beats([xs[i] for i in live], fs, model, threshold, t_wave_check,
+                                                       highpass_hz)):
+            out[i] = found
+            conf[i] = calibration.confidence(raw, getattr(model, "shipped_role", None)) if return_confidence else raw
+    out = _as_given(out, form, stack=False)
+    return (out, _as_given(conf, form, stack=False)) if return_confidence else out
+
+
+def signal_quality(signal, *, fs: float) -> np.ndarray:
+    """Per-second signal quality in [0, 1] of one lead in mV at ``fs`` Hz (or many, as :func:`detect_r_peaks`).
+
+    The shipped GRU detector's features (:func:`ecgutils.dsp.quality.quality_features`: its ambiguity, template
+    agreement, a QRS slope that flags T waves taken for R-peaks, the baseline swing over the QRS amplitude) through
+    a map fitted on validation records (:mod:`ecgutils.models.calibration`). Returns float32, shape
+    (ceil(n_samples / fs),): each second's quality (the last possibly partial); a list for many signals.
+    """
+    xs, form = _signals(signal, fs)
+    model = checkpoints.resolve("detector", None)
+    out = []
+    for x, (found, _, prob) in zip(xs, _gru_beats(xs, fs, model, model.threshold, True, DETECTOR_HIGHPASS_HZ)):
+        xm, beats = _at_model_rate(x, fs, model), np.round(found * model.fs / fs).astype(np.int64)
+        q = calibration.quality(quality_features(xm, prob, beats, fs=model.fs))
+        out.append(_fit_length(q, -(-len(x) // int(round(fs)))))
     return _as_given(out, form, stack=False)
 
 

@@ -11,14 +11,12 @@ array([], dtype=int64)
 >>> [len(p) for p in pool.push([chunk, chunk, None])]
 [0, 0, 0]
 
-How it works: the input is resampled to the model's rate as it arrives (:mod:`ecgutils.dsp.resampling`) and cut
-into frames; the causal network (:mod:`ecgutils.models.causal`) runs on whole blocks of :data:`BLOCK_FRAMES` frames
-at fixed places in the stream, all the blocks a push completes in one call, its state carried on. Its answer about a
-frame comes ``lookahead`` frames later; the detector picks peaks causally (:class:`ecgutils.dsp.peaks.CausalPicker`).
-Chunking changes when an answer is given, never what it is: one chunk, 100 ms chunks or single samples give
-identical peaks and samples. In a :class:`StreamPool` (one network call per push for all its streams, rows of one
-batch) each stream's peaks are those it has alone; denoised samples agree to float32 rounding (about 1e-7 mV): the
-matrix products of N rows may add in another order than those of one row.
+How it works: the input is resampled to the model's rate as it arrives (:mod:`ecgutils.dsp.resampling`) and cut into
+frames; the causal network (:mod:`ecgutils.models.causal`) runs on whole blocks of :data:`BLOCK_FRAMES` frames, all
+the blocks a push completes in one call, its state carried on. Its answer about a frame comes ``lookahead`` frames
+later; the detector picks peaks causally (:class:`ecgutils.dsp.peaks.CausalPicker`). Chunking changes when an answer
+is given, never what it is (one chunk, 100 ms chunks or single samples give identical peaks and samples). In a
+:class:`StreamPool` each stream's peaks are those it has alone; denoised samples agree to float32 rounding.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from scipy.special import expit
 from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.inference import check_signal
-from ecgutils.models import checkpoints
+from ecgutils.models import calibration, checkpoints
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, CausalState
 from ecgutils.models.runtime import threads
 
@@ -161,6 +159,8 @@ class StreamingDetector(_Stream):
     latency_s : float
         The most time between an R-peak and the end of the ``push()`` call that reports it, s: the resampler's
         delay, the model's look-ahead, the peak-picking wait, one block and one frame.
+    probability, confidence : ndarray
+        Per beat of the last push() or flush(): the network's probability, the calibrated one that it is true.
     """
 
     def __init__(self, *, fs: float, checkpoint=None, threshold: float | None = None):
@@ -183,13 +183,17 @@ class StreamingDetector(_Stream):
         return self._blocks.delay_s + frames * m.frame / m.fs + 1.0 / self.fs
 
     def _answers(self, blocks: list, n_total: int | None = None) -> np.ndarray:
-        found = []
+        found, prob = [], []  # beats (model samples), their probability
         for frames, logits in blocks:
             skip = max(0, self.model.lookahead - self._frames_out)
             self._frames_out += len(logits)
             found += self._picker.feed(expit(logits[skip:].astype(np.float64)), frames.ravel())
+            prob += self._picker.found_prob.tolist()
         idx = np.round(np.asarray(found) * self.fs / self.model.fs).astype(np.int64)
-        return idx[idx < n_total] if n_total is not None else idx
+        keep = idx < (n_total if n_total is not None else np.inf)
+        self.probability = np.asarray(prob)[keep]
+        self.confidence = calibration.confidence(self.probability, getattr(self.model, "shipped_role", None))
+        return idx[keep]
 
     def _end(self) -> _Blocks:
         return self._blocks.flush(self.model.lookahead + 2 * PICK_WAIT_FRAMES + 2)
@@ -286,7 +290,6 @@ class StreamPool:
         The streams' sampling rate, Hz: one for all, or one per stream.
     checkpoint, **kwargs
         As the stream class (``threshold=``); one model, shared by all streams.
-
 
     ``streams`` holds the streaming objects (``latency_s``, ``fs``): push through the pool, not through them.
     """

@@ -1,4 +1,5 @@
-"""Classical filters: the band-pass baseline of the denoising comparison, and the baseline-wander estimate."""
+"""Classical filters: the band-pass baseline of the denoising comparison, the baseline-wander estimate, the
+high-pass in front of the R-peak detectors, and a causal filter for live streams."""
 
 from __future__ import annotations
 
@@ -41,10 +42,8 @@ def ecg_bandpass(x: np.ndarray, *, fs: float, low_hz: float = 0.5, high_hz: floa
     >>> bool(abs(y[1800:2000].max() - 1.0) < 0.01 and abs(y.mean()) < 0.01)
     True
     """
-    x = np.asarray(x, dtype=np.float64)
-    sos = sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
-    pad = min(x.shape[-1] - 1, round(1.5 * fs / low_hz))
-    return sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad).astype(np.float32)
+    return _zero_phase(x, sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos"), fs=fs,
+                       slowest_hz=low_hz)
 
 
 def ecg_baseline(x: np.ndarray, *, fs: float, cutoff_hz: float = 0.5, order: int = 2) -> np.ndarray:
@@ -70,10 +69,80 @@ def ecg_baseline(x: np.ndarray, *, fs: float, cutoff_hz: float = 0.5, order: int
     The ends are extended by mirroring ``1.5 / cutoff_hz`` seconds of signal (3 s at 0.5 Hz), so the filter has
     settled before the window starts and no step appears at its edges.
     """
+    return _zero_phase(x, sps.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos"), fs=fs,
+                       slowest_hz=cutoff_hz)
+
+
+def _zero_phase(x: np.ndarray, sos: np.ndarray, *, fs: float, slowest_hz: float) -> np.ndarray:
+    """``sosfiltfilt`` along the last axis, the ends mirrored over ``1.5 / slowest_hz`` s (the filter settles)."""
     x = np.asarray(x, dtype=np.float64)
-    sos = sps.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos")
-    pad = min(x.shape[-1] - 1, round(1.5 * fs / cutoff_hz))
+    pad = min(x.shape[-1] - 1, round(1.5 * fs / slowest_hz))
     return sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad).astype(np.float32)
+
+
+def ecg_highpass(x: np.ndarray, *, fs: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth high-pass along the last axis: the signal without its baseline swings.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., n_samples)
+        Signal in mV.
+    fs : float
+        Sampling rate, Hz.
+    cutoff_hz : float
+        Cut-off, Hz.
+    order : int
+        Butterworth order (applied forwards and backwards).
+
+    Returns
+    -------
+    ndarray, same shape as ``x``, float32, mV
+
+    Examples
+    --------
+    >>> t = np.arange(7200) / 360
+    >>> y = ecg_highpass(np.sin(2 * np.pi * 10 * t) + 3.0 * t / 20, fs=360, cutoff_hz=0.5)  # a 3 mV drift goes
+    >>> bool(np.abs(y[720:-720] - np.sin(2 * np.pi * 10 * t[720:-720])).max() < 0.05)
+    True
+    """
+    return _zero_phase(x, highpass_sos(cutoff_hz, fs=fs, order=order), fs=fs, slowest_hz=cutoff_hz)
+
+
+def highpass_sos(cutoff_hz: float, *, fs: float, order: int = 2) -> np.ndarray:
+    """The Butterworth high-pass of :func:`ecg_highpass` (and, causally, of the streaming detector) as sections."""
+    return sps.butter(order, cutoff_hz, btype="highpass", fs=fs, output="sos")
+
+
+class CausalFilter:
+    """A second-order-sections filter for a live stream (:func:`scipy.signal.sosfilt`, its state carried between
+    calls), starting in the steady state of a signal that has always been its first sample: chunking never changes
+    the output.
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+        From :func:`scipy.signal.butter` (``output="sos"``).
+
+    Examples
+    --------
+    >>> f = CausalFilter(highpass_sos(0.5, fs=360))
+    >>> y = np.concatenate([f.push(np.full(100, 2.0)), f.push(np.full(100, 2.0))])  # a constant: nothing passes
+    >>> bool(np.abs(y).max() < 1e-9)
+    True
+    """
+
+    def __init__(self, sos: np.ndarray):
+        self.sos, self.zi = np.asarray(sos, dtype=np.float64), None
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """The filtered new samples, one per sample of ``x`` (float64)."""
+        x = np.asarray(x, dtype=np.float64)
+        if len(x) == 0:
+            return np.zeros(0)
+        if self.zi is None:
+            self.zi = sps.sosfilt_zi(self.sos) * x[0]
+        y, self.zi = sps.sosfilt(self.sos, x, zi=self.zi)
+        return y
 
 
 def ecg_clean(x: np.ndarray, *, fs: float, method: str = "bandpass") -> np.ndarray:

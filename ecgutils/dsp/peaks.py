@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from ecgutils.dsp.filters import ecg_bandpass
+from ecgutils.dsp.filters import CausalFilter, ecg_bandpass
 
 #: Shortest distance between two R-peaks, s (refractory period).
 REFRACTORY_S = 0.2
@@ -143,17 +143,14 @@ class CausalSlope:
         self.sos = sps.butter(2, [5.0, 15.0], btype="bandpass", fs=fs, output="sos")
         #: The filter's group delay at 10 Hz, samples: a QRS's steepest slope comes this much after the QRS.
         self.delay = int(round(float(sps.group_delay(sps.sos2tf(self.sos), w=[10.0], fs=fs)[1][0])))
-        self.zi = None
+        self.filter = CausalFilter(self.sos)
         self.last = 0.0
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Slopes of the new samples (mV per sample), one per sample of ``x``."""
-        x = np.asarray(x, dtype=np.float64)
-        if len(x) == 0:
+        y = self.filter.push(x)
+        if len(y) == 0:
             return np.zeros(0)
-        if self.zi is None:  # start in the steady state of a signal that has always been x[0]
-            self.zi = sps.sosfilt_zi(self.sos) * x[0]
-        y, self.zi = sps.sosfilt(self.sos, x, zi=self.zi)
         slope = np.abs(np.diff(y, prepend=self.last))
         self.last = y[-1]
         return slope
@@ -188,6 +185,8 @@ class CausalPicker:
         self.last, self.last_slope = -np.inf, np.inf  # the last beat: position (model samples), steepest slope
         self.slope = CausalSlope(fs=fs) if t_wave_check else None
         self.slopes, self.slopes_from = np.zeros(0), 0  # slope of the samples from index slopes_from on
+        #: The probability of the peak frame of each beat the last :meth:`feed` returned.
+        self.found_prob = np.zeros(0)
 
     def _steepest(self, pos: float) -> float:
         """Steepest QRS-band slope within 50 ms of ``pos``, shifted by the causal filter's delay (what has arrived
@@ -217,18 +216,21 @@ class CausalPicker:
         w = self.wait
         n = len(self.prob) - 2 * w  # frames decidable: all their right neighbours are known
         if n <= 0:
+            self.found_prob = np.zeros(0)
             return []
         win = np.lib.stride_tricks.sliding_window_view(self.prob, 2 * w + 1)[:n]
         c = win[:, w]
         is_peak = (c >= self.threshold) & (c > win[:, :w].max(axis=1)) & (c >= win[:, w + 1:].max(axis=1))
-        found = []
+        found, probs = [], []
         for i in np.flatnonzero(is_peak):
             p = win[i, w - 1:w + 2]  # the frame and its neighbours place the beat at their weighted centre
             p = np.where(np.isfinite(p), p, 0.0)
             pos = (self.first + i + float((p * np.array([-0.5, 0.5, 1.5])).sum() / p.sum())) * self.frame
             if self._keep(pos):
                 found.append(pos)
+                probs.append(c[i])
                 self.last = pos
+        self.found_prob = np.asarray(probs, dtype=np.float64)
         self.first += n
         self.prob = self.prob[n:]
         drop = min(max(0, self.first * self.frame - int(2 * self.fs) - self.slopes_from), len(self.slopes))

@@ -7,6 +7,7 @@
 ``realtime``    streaming runs: detections, report delays, speed, NSTDB denoising (notebook 05)
 ``targets``     the project's targets checked against the benchmark's tables
 ``throughput``  streaming (one stream, a pool of 100), batched offline and folder throughput (issue 23)
+``robustness`` detection on the second lead, with baseline swings, at 128-500 Hz; confidence and quality
 ``bench``       ``make bench``: quality and speed figures of the shipped or trained models
 ==============  ==============================================================================================
 """

@@ -27,7 +27,7 @@ from ecgutils.data import store
 from ecgutils.evaluation import denoising
 from ecgutils.io import paths
 from ecgutils.notebook import plots
-from ecgutils.evaluation import realtime
+from ecgutils.evaluation import realtime, robustness
 from ecgutils.evaluation import detection
 from ecgutils.config import PROFILES, get_config
 from ecgutils.constants import FS
@@ -106,7 +106,11 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
     harm = den["harm_by_baseline"]
     harm.index = harm.index.astype(str)
     stream = realtime.report(get_config(profile, seed).split.test, models, progress=progress)
-    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream}
+    users = {"robustness": robustness.robustness_table(get_config(profile, seed).split.test, models=models,
+                                                       progress=progress)}
+    if source == "reference":  # the calibration is the shipped detectors'
+        users["confidence_quality"] = robustness.confidence_quality_table()
+    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream, **users}
 
 
 #: The benchmark's tables as notebooks 02, 03 and 05 write them: benchmark name -> ``outputs/csv/<profile>/<file>.csv``.
@@ -163,7 +167,19 @@ def headline_tables(q: dict) -> dict:
             index="level", columns="method", values="snr_imp").sort_index(ascending=False),
         "real time: latency (s) and report delays of DS2 beats, 100 ms chunks": q["stream_latency"],
         "real time: one stream in 100 ms chunks, CPU": q["stream_speed"].set_index("model"),
+        **users_tables(q),
     }
+
+
+def users_tables(q: dict) -> dict:
+    """Issue 22's tables, where the benchmark scored them: detection where users are, beat confidence and quality."""
+    out = {}
+    if "robustness" in q:
+        out["where users are: gross F1 (%), DS2 second lead, baseline swings, other rates"] = q[
+            "robustness"].pivot_table(index="case", columns="detector", values="gross_f1", sort=False)
+    if "confidence_quality" in q:
+        out["beat confidence (ECE) and signal quality (ROC-AUC), NSTDB test half"] = q["confidence_quality"]
+    return out
 
 
 def realtime_f1(q: dict) -> pd.DataFrame:

@@ -179,6 +179,31 @@ def match_beats(reference: np.ndarray, detected: np.ndarray, *, fs: float,
             "matched_detected": np.asarray(cmp.matched_test_sample, dtype=np.int64)}
 
 
+def expected_calibration_error(confidence, correct, n_bins: int = 10) -> float:
+    """Expected calibration error: over ``n_bins`` equal-width bins of confidence in [0, 1], the mean of
+    |fraction correct - mean confidence| weighted by the bin's share of the predictions.
+
+    Parameters
+    ----------
+    confidence : array_like, shape (n,)
+        Each prediction's confidence in [0, 1] (e.g. a detected beat's).
+    correct : array_like of bool, shape (n,)
+        Whether it was right (e.g. the beat matches a reference beat).
+    n_bins : int
+
+    Examples
+    --------
+    >>> round(expected_calibration_error([0.95, 0.95, 0.15, 0.15], [1, 1, 1, 0]), 3)  # |1-.95|/2 + |.5-.15|/2
+    0.2
+    """
+    conf, ok = np.asarray(confidence, dtype=np.float64), np.asarray(correct, dtype=np.float64)
+    if conf.shape != ok.shape or conf.size == 0 or conf.min() < 0 or conf.max() > 1:
+        raise ValueError(f"expected confidences in [0, 1] and as many outcomes, got shapes {conf.shape}, {ok.shape}")
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    gap = np.abs(np.bincount(bins, ok, n_bins) - np.bincount(bins, conf, n_bins))
+    return float(gap.sum() / len(conf))
+
+
 def beat_scores(tp: int, fp: int, fn: int) -> dict:
     """Se, +P, F1 and DER (%) from counts."""
     se = 100 * tp / (tp + fn) if tp + fn else float("nan")

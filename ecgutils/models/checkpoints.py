@@ -200,7 +200,10 @@ def resolve(role: str, checkpoint=None) -> nn.Module:
         if not path.exists():
             raise FileNotFoundError(f"no {role} checkpoint at {path}: check the path, train it first, or leave "
                                     "checkpoint=None to use the shipped reference model.")
-    return _build(_payload_cached(str(path.resolve()), path.stat().st_mtime_ns))
+    model = _build(_payload_cached(str(path.resolve()), path.stat().st_mtime_ns))
+    if checkpoint is None:  # the shipped weights: their calibration (ecgutils.models.calibration) applies
+        model.shipped_role = role
+    return model
 
 
 def manifest() -> dict:

@@ -6,6 +6,7 @@
 ``denoiser``   train the LSTM, the CNN and the real-time LSTM
 ``rpeak``      train the GRU classifier and detector; choose thresholds on validation records
 ``stream``     train the real-time GRU detector and tune its threshold through the streaming picker
+``calibrate``  fit the beat confidence and signal quality on validation records (``calibration.json``)
 ``runs``       train or load each model of a profile; ``make weights``
 =============  ==============================================================================================
 """

@@ -1,0 +1,150 @@
+"""Issue 22 without retraining: the high-pass in front of the detector, beat confidence, signal quality, the export's
+columns, and the robustness cases (second lead, baseline swings, other rates)."""
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgutils import export
+from ecgutils.dsp.filters import ecg_highpass
+from ecgutils.dsp.quality import quality_features
+from ecgutils.evaluation import robustness
+from ecgutils.evaluation.metrics import expected_calibration_error, match_beats
+from ecgutils.inference import detect_r_peaks, peak_probability, signal_quality
+from ecgutils.models import calibration, checkpoints
+from ecgutils.streaming import StreamingDetector
+from tests.helpers import AmplitudeDetector, synthetic_ecg
+
+
+def test_calibration_maps_are_monotone_in_range_and_listed_in_the_manifest():
+    cal = calibration.load()
+    for role in ("detector", "stream_detector"):
+        x, y = np.asarray(cal[role]["x"]), np.asarray(cal[role]["y"])
+        assert len(x) == len(y) >= 2 and np.all(np.diff(x) > 0) and np.all(np.diff(y) >= 0)
+        assert 0 <= y.min() and y.max() <= 1
+        c = calibration.confidence(np.linspace(0, 1, 101), role)
+        assert np.all(np.diff(c) >= 0)
+    assert cal["fitted_on"]["records"] == ["106", "114", "209", "223"]  # validation records only
+    entry = checkpoints.manifest()["calibration"]
+    assert entry["file"] == calibration.FILE
+    assert entry["sha256"] == hashlib.sha256(calibration.path().read_bytes()).hexdigest()
+
+
+def test_shipped_weights_stay_listed_with_their_hashes():
+    files = checkpoints.manifest()["files"]
+    for name, entry in files.items():
+        assert hashlib.sha256((checkpoints.weights_dir() / name).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_expected_calibration_error_against_a_hand_computation():
+    conf = [0.9, 0.9, 0.9, 0.9, 0.3, 0.3]
+    ok = [1, 1, 1, 0, 0, 1]
+    # bin 0.9: 4 beats, 3 true: |3 - 3.6| = 0.6; bin 0.3: 2 beats, 1 true: |1 - 0.6| = 0.4; (0.6 + 0.4) / 6
+    assert expected_calibration_error(conf, ok) == pytest.approx(1.0 / 6)
+    assert expected_calibration_error([1.0, 0.0], [1, 0]) == 0.0  # the edges fall in the first and last bins
+    with pytest.raises(ValueError, match="confidences in"):
+        expected_calibration_error([1.2], [1])
+
+
+def test_confidence_is_one_per_peak_and_the_peaks_are_unchanged():
+    x, beats = synthetic_ecg(250 * 20, fs=250)
+    peaks, conf = detect_r_peaks(x, fs=250, return_confidence=True)
+    assert np.array_equal(peaks, detect_r_peaks(x, fs=250))
+    assert conf.shape == peaks.shape and conf.dtype == np.float32 and np.all((conf >= 0) & (conf <= 1))
+    assert match_beats(beats, peaks, fs=250)["tp"] >= len(beats) - 1 and conf.mean() > 0.9
+    many, confs = detect_r_peaks([x, x[:2500]], fs=250, return_confidence=True)
+    assert [len(c) for c in confs] == [len(p) for p in many] and np.allclose(confs[0], conf)
+    raw = detect_r_peaks(x, fs=250, checkpoint=checkpoints.weights_dir() / "gru_detector.pt",
+                         return_confidence=True)[1]
+    assert np.allclose(calibration.confidence(raw, "detector"), conf)  # the file's probability, then the map
+    with pytest.raises(ValueError, match="XQRS gives no probability"):
+        detect_r_peaks(x, fs=250, method="xqrs", return_confidence=True)
+
+
+def test_streaming_detector_reports_a_confidence_with_each_beat():
+    x, _ = synthetic_ecg(360 * 15, fs=360)
+    det = StreamingDetector(fs=360)
+    for i in range(0, len(x), 36):
+        peaks = det.push(x[i:i + 36])
+        assert len(det.confidence) == len(det.probability) == len(peaks)
+    peaks = det.flush()
+    assert len(det.confidence) == len(peaks)
+    found, prob, conf = robustness.stream_beats([x], fs=360)
+    assert len(found[0]) == len(conf[0]) > 10 and np.all((conf[0] >= 0) & (conf[0] <= 1))
+    assert np.allclose(conf[0], calibration.confidence(prob[0], "stream_detector"))
+
+
+def test_quality_is_in_range_and_lower_on_a_noisy_segment():
+    x, _ = synthetic_ecg(360 * 30, fs=360)
+    rng = np.random.default_rng(0)
+    noisy = x + rng.normal(0, 0.5, len(x)) + 0.8 * np.sin(2 * np.pi * 7 * np.arange(len(x)) / 360 + 1.0)
+    q_clean, q_noisy = signal_quality([x, noisy], fs=360)
+    assert q_clean.shape == (30,) and np.all((q_clean >= 0) & (q_clean <= 1)) and np.all((q_noisy >= 0) & (q_noisy <= 1))
+    assert np.median(q_noisy) < np.median(q_clean) - 0.3
+    assert signal_quality(x[:1000], fs=250).shape == (4,)  # ceil(1000 / 250)
+
+
+def test_quality_flags_t_waves_taken_for_r_peaks_and_a_large_baseline_swing():
+    x, beats = synthetic_ecg(360 * 30, fs=360)
+    prob = peak_probability(x, fs=360)
+    good = calibration.quality(quality_features(x, prob, beats, fs=360))
+    t_waves = calibration.quality(quality_features(x, prob, beats + int(0.25 * 360), fs=360))
+    swing = x + robustness.baseline_swing(len(x), 10 * 1.4, np.random.default_rng(1), fs=360)
+    swung = calibration.quality(quality_features(swing, prob, beats, fs=360))
+    assert np.median(t_waves) < np.median(good) - 0.3 and np.median(swung) < np.median(good) - 0.3
+
+
+def test_highpass_in_front_of_the_detector_keeps_the_beats_under_a_large_baseline_swing():
+    x, beats = synthetic_ecg(360 * 60, fs=360)
+    amp = robustness.qrs_amplitude(x, beats, fs=360)
+    swing = robustness.baseline_swing(len(x), 10 * amp, np.random.default_rng(3), fs=360)
+    assert np.ptp(swing) == pytest.approx(10 * amp, rel=1e-3)
+    y = ecg_highpass(x + swing, fs=360, cutoff_hz=0.3)
+    left = y - ecg_highpass(x, fs=360, cutoff_hz=0.3)  # what the high-pass lets through of the swing
+    assert np.std(left) < 0.5 * np.std(swing)
+    m = match_beats(beats, detect_r_peaks(x + swing, fs=360), fs=360)
+    assert m["tp"] >= len(beats) - 1 and m["fp"] <= 1
+
+
+def test_export_has_confidence_and_quality_columns(tmp_path, identity_denoiser):
+    x, beats = synthetic_ecg(250 * 12, fs=250)
+    p = tmp_path / "mine.csv"
+    pd.DataFrame({"ecg": x}).to_csv(p, index=False)
+    out = export.export_recording(p, tmp_path / "out.csv", fs=250, denoiser=identity_denoiser,
+                                  detector=AmplitudeDetector())
+    back = pd.read_csv(tmp_path / "out.csv")
+    assert list(back.columns)[-2:] == ["confidence", "quality"] and len(back) == len(out) == len(x)
+    assert back.confidence.notna().sum() == back.R_peak.sum() == len(beats)
+    assert back.confidence[back.R_peak == 1].between(0, 1).all() and back.quality.between(0, 1).all()
+    t = export.sample_table(x[:10], x[:10], np.array([2, 7]), fs=5, confidence=np.array([0.9, 0.4]),
+                            quality=np.array([0.8, 0.2]))
+    assert t.quality.tolist() == [0.8] * 5 + [0.2] * 5 and t.confidence.iloc[[2, 7]].tolist() == [0.9, 0.4]
+
+
+def test_robustness_cases_keep_the_beats_aligned():
+    x, beats = synthetic_ecg(360 * 20, fs=360)
+    sig, ref = robustness.at_rate({"a": x}, {"a": beats}, 128)
+    assert len(sig["a"]) == round(len(x) * 128 / 360)
+    assert np.abs(sig["a"][ref["a"]] - x[beats]).max() < 0.3  # the R peaks stay on the resampled R peaks
+    swung = robustness.with_swing({"a": x}, {"a": beats}, 5, fs=360)["a"]
+    assert np.ptp(swung - x) == pytest.approx(5 * robustness.qrs_amplitude(x, beats, fs=360), rel=1e-3)
+    a = robustness.baseline_swing(3600, 1.0, np.random.default_rng(0), fs=360)
+    assert np.array_equal(a, robustness.baseline_swing(3600, 1.0, np.random.default_rng(0), fs=360))
+
+
+def test_quick_robustness_table_scores_every_case_and_detector():
+    pytest.importorskip("neurokit2")
+    t = robustness.robustness_table(records=("100",), minutes=(5, 6), progress=False)
+    assert set(t.case) == {"DS2 MLII", "DS2 second lead", "DS2 + swing 2x", "DS2 + swing 5x", "DS2 + swing 10x",
+                           "DS2 at 128 Hz", "DS2 at 200 Hz", "DS2 at 500 Hz"}
+    assert set(t.detector) == {"gru", "gru stream", "xqrs", "neurokit2"} and len(t) == 32
+    mlii = t[t.case == "DS2 MLII"].set_index("detector").gross_f1
+    assert (mlii > 98).all() and (t.tp + t.fn).nunique() <= 2  # the same reference beats in every case
+
+
+def test_confidence_and_quality_files_are_json():
+    cal = json.loads(calibration.path().read_text())
+    assert cal["quality"]["features"] == ["ambiguity", "template", "qrs_slope", "baseline"]
