@@ -121,10 +121,13 @@ class TuneConfig:
         Thresholds tried.
     inputs : tuple of (str, float or None)
         ``("none", None)`` is the clean record; other inputs get that noise at that SNR (training half).
+    minutes : (float, float) or None
+        The stretch of each validation record tuned on, minutes; ``None``: the whole record.
     """
 
     thresholds: tuple = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))
     inputs: tuple = (("none", None), ("em", 6.0), ("em", 0.0), ("em", -6.0), ("ma", 0.0), ("mixed", -6.0))
+    minutes: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -207,9 +210,10 @@ _FULL_TRAIN = {
 _QUICK_TRAIN = TrainConfig(epochs=3, batch_size=16)
 #: The smoke profile checks wiring only: one epoch, two thresholds and two inputs to tune on.
 _SMOKE_TRAIN = TrainConfig(epochs=1, batch_size=8)
-_SMOKE_TUNE = TuneConfig(thresholds=(0.4, 0.6), inputs=(("none", None), ("em", 0.0)))
-#: The quick profile tunes the detectors' thresholds on three of the six validation inputs (half the cost).
-_QUICK_TUNE = TuneConfig(inputs=(("none", None), ("em", 0.0), ("mixed", -6.0)))
+_SMOKE_TUNE = TuneConfig(thresholds=(0.4, 0.6), inputs=(("none", None), ("em", 0.0)), minutes=(0, 3))
+#: The quick profile tunes the detectors' thresholds on three of the six validation inputs and the first 10 minutes of
+#: the validation record (a sixth of the cost).
+_QUICK_TUNE = TuneConfig(inputs=(("none", None), ("em", 0.0), ("mixed", -6.0)), minutes=(0, 10))
 #: What each profile scores (the quick profile: minutes 5 to 8 of each test record, three SNRs, two NSTDB levels,
 #: one real-time detector trained: its reference look-ahead).
 _EVALUATION = {"full": EvalConfig(),

@@ -19,3 +19,23 @@ def test_batch_denoised_equals_one_stream_per_signal():
         assert batch[name].shape == x.shape == one.shape
         np.testing.assert_allclose(batch[name], one, atol=1e-5)
     assert not np.allclose(batch["a"], signals["a"])  # the untrained model changes its input: the test can fail
+
+
+def test_report_delays_of_a_pool_equal_one_stream_per_record():
+    from ecgutils.streaming import StreamingDetector
+    from tests.helpers import synthetic_ecg
+
+    model = models.build_model("causal_gru_detector", seed=0, hidden=8, layers=1, lookahead_s=0.1).eval()
+    model.set_threshold(0.01)  # an untrained model: a low threshold so that it reports beats
+    signals, refs = {}, {}
+    for i, n in enumerate((3600, 3600, 2900)):  # two records of one length, one shorter (not a whole chunk)
+        x, beats = synthetic_ecg(n, seed=i)
+        signals[f"r{i}"], refs[f"r{i}"] = x.astype(np.float32), beats
+    delays = realtime.report_delays(signals, refs, model, 0.1)
+    assert len(delays) > 0
+    for name, x in signals.items():
+        one = realtime.run_stream(StreamingDetector(fs=360, checkpoint=model), x, 0.1)
+        got = delays[delays.record == name]
+        at = dict(zip(one.output.tolist(), one.reported_at.tolist()))
+        assert set(got.detected) <= set(one.output.tolist())
+        assert [at[d] for d in got.detected] == got.reported_at.tolist()

@@ -23,7 +23,7 @@ from ecgutils.evaluation.metrics import denoising_metrics, match_beats
 from ecgutils.data.nstdb import load_cases, segment_starts
 from ecgutils.evaluation.detection import Batched, detect_records, excerpt, nstdb_from, nstdb_table, score_records
 from ecgutils.data.splits import NSTDB_LEVELS
-from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector, StreamPool, frame_probabilities, pick_peaks
 from ecgutils.data.windows import WINDOW
 
 #: The chunk of a simulated live stream, s (a typical Bluetooth ECG packet rate is 10 per second).
@@ -158,16 +158,26 @@ def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = C
         (reported_at minus the detection, s: what ``latency_s`` bounds) and ``bound_s`` (``latency_s`` plus one
         chunk: the most a detection may wait for its report).
     """
-    det = StreamingDetector(fs=FS, checkpoint=checkpoint)
+    names = list(signals)
+    pool = StreamPool(StreamingDetector, len(names), fs=FS, checkpoint=checkpoint)  # every record at once
+    chunk, n = max(1, int(round(chunk_s * FS))), max(len(s) for s in signals.values())
+    found, at = {k: [] for k in names}, {k: [] for k in names}
+    for i in list(range(0, n, chunk)) + [None]:  # None: the end of the streams
+        outs = pool.flush() if i is None else pool.push([signals[k][i:i + chunk] for k in names])
+        for k, out in zip(names, outs):
+            found[k] += list(out)
+            end = len(signals[k]) if i is None else min(i + chunk, len(signals[k]))
+            at[k] += [end - 1] * len(out)
     rows = []
-    for name, sig in signals.items():
-        run = run_stream(det, sig, chunk_s)
-        m = match_beats(refs[name], run.output, fs=FS)
-        at = dict(zip(run.output.tolist(), run.reported_at.tolist()))
-        rep = np.array([at[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
-        rows.append(pd.DataFrame({"record": name, "beat": m["matched_reference"], "detected": m["matched_detected"],
+    for k in names:
+        m = match_beats(refs[k], np.asarray(found[k], dtype=np.int64), fs=FS)
+        reported = dict(zip(found[k], at[k]))
+        rep = np.array([reported[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
+        rows.append(pd.DataFrame({"record": k, "beat": m["matched_reference"], "detected": m["matched_detected"],
                                   "reported_at": rep}))
-        print(f"streamed record {len(rows)} of {len(signals)} ({name}): {len(rep)} beats matched", flush=True)
+    print(f"streamed {len(names)} records at once in {chunk_s * 1000:.0f} ms chunks: {sum(map(len, rows))} beats "
+          "matched", flush=True)
+    det = pool.streams[0]
     table = pd.concat(rows, ignore_index=True)
     table["delay_s"] = (table.reported_at - table.beat) / FS
     table["detected_delay_s"] = (table.reported_at - table.detected) / FS

@@ -23,7 +23,7 @@ from ecgutils.evaluation.metrics import score_detections
 from ecgutils.models.registry import build_model
 from ecgutils.data.noise import NoiseBank, noisy_record
 from ecgutils.dsp.peaks import peaks_from_probability, reject_t_waves
-from ecgutils.evaluation.detection import in_span, scoring_span
+from ecgutils.evaluation.detection import excerpt, in_span, scoring_span
 from ecgutils.io.records import read_records
 from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
 from ecgutils.data.windows import cut_segments, peak_targets
@@ -141,6 +141,8 @@ def fit_and_tune(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileC
     bank, tune, seed=)`` on the validation records chooses the threshold, set on the model; the sweep is kept as
     ``tables["threshold"]``."""
     signals, refs = read_records(cfg.split.val)
+    if cfg.tune.minutes is not None:  # a stretch of each validation record (the quick and smoke profiles)
+        signals, refs = excerpt(signals, refs, 60 * cfg.tune.minutes[0], 60 * cfg.tune.minutes[1], fs=FS)
     fitted = fit_detector(ds, bank, recipe, progress=progress, device=device, **parts)
     threshold, table = tuner(fitted.model, signals, refs, bank, cfg.tune, seed=recipe.train.seed)
     fitted.model.set_threshold(threshold)
