@@ -148,3 +148,15 @@ def test_quick_robustness_table_scores_every_case_and_detector():
 def test_confidence_and_quality_files_are_json():
     cal = json.loads(calibration.path().read_text())
     assert cal["quality"]["features"] == ["ambiguity", "template", "qrs_slope", "baseline"]
+
+
+def test_bench_prints_the_users_tables_when_scored():
+    from ecgutils.evaluation import bench
+
+    rob = pd.DataFrame({"case": ["DS2 MLII", "DS2 MLII", "DS2 at 128 Hz"], "detector": ["gru", "xqrs", "gru"],
+                        "gross_f1": [99.9, 99.8, 99.85]})
+    cq = pd.DataFrame({"level": [6, "all"], "ece": [0.02, 0.01], "quality_auc": [0.98, 0.9]})
+    tables = bench.users_tables({"robustness": rob, "confidence_quality": cq})
+    f1 = next(v for k, v in tables.items() if k.startswith("where users are"))
+    assert f1.loc["DS2 at 128 Hz", "gru"] == 99.85 and list(f1.index) == ["DS2 MLII", "DS2 at 128 Hz"]
+    assert bench.users_tables({}) == {}  # the notebooks' tables (quick profile) do not score them
