@@ -225,11 +225,8 @@ def noisy_scores(signals: dict, refs: dict, detectors: dict, bank: NoiseBank, ki
 
 
 def nstdb_from(levels=NSTDB_LEVELS, start_s: float = 0.0, **fetch_kwargs) -> tuple[dict, dict, dict]:
-    """:func:`ecgutils.data.nstdb.nstdb_signals` from ``start_s`` on: signals, reference beats (shifted) and masks.
-
-    Only the noisy segments from sample 325,000 (15:03) on are scored, so starting at 900 s (a clean segment, two
-    minutes before the first scored one) scores the same beats at half the cost (the quick and smoke profiles).
-    """
+    """:func:`ecgutils.data.nstdb.nstdb_signals` from ``start_s`` on (signals, shifted beats, masks): only segments from
+    sample 325,000 on are scored, so 900 s (clean, 2 min before the first scored one) scores them at half the cost."""
     signals, refs, masks = nstdb_signals(levels, **fetch_kwargs)
     a = int(start_s * FS)
     return ({k: v[a:] for k, v in signals.items()}, {k: r[r >= a] - a for k, r in refs.items()},
