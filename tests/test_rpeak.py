@@ -55,7 +55,7 @@ def test_threshold_is_tuned_on_validation_records():
     thr, table = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune,
                                                t_wave_check=False)
     assert set(table.columns) >= {"threshold", "gross_f1"} and len(table) == len(tune.thresholds)
-    assert thr >= 0.7  # below that the T waves count as beats
+    assert thr >= 0.65  # below that the T waves count as beats (on the detector's 0.3 Hz high-passed input)
     assert table.set_index("threshold").gross_f1[thr] > 99 > table.set_index("threshold").gross_f1[0.5]
     # with Pan and Tompkins' rule (the default, as in detect_r_peaks) the T waves go at any threshold
     _, with_rule = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune)
