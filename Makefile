@@ -6,6 +6,7 @@
 #   make weights            retrains the shipped reference weights (full profile, about an hour on 2 cores)
 #   make handin NAME="..."  executes the notebooks and writes one HTML file per notebook to outputs/handin/, even
 #                           when a cell fails (its error shows in the HTML); ONLY=02 (or ONLY="02 03") hands in some
+#                           FOLDER=my_copy: the student's copy of the release (notebooks/ holds the solutions)
 #   make assignments        writes the student release of the exercises (nbgrader: no solutions, hidden tests
 #                           removed) to outputs/assignments/release/ecg/; ONLY=02 releases some
 SHELL   := /bin/bash
@@ -28,7 +29,7 @@ bench: install
 
 handin: install
 	@test -n "$(NAME)" || { echo 'say who hands in: make handin NAME="Your Name"'; exit 1; }
-	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m ecgutils.notebook.handin --name "$(NAME)" --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FOLDER),--folder "$(FOLDER)")
 
 assignments: install
 	$(BIN)/python -m ecgutils.notebook.assignments $(if $(ONLY),--only $(ONLY))

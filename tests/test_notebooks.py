@@ -189,18 +189,6 @@ def test_notebook_04_refuses_models_of_another_profile(smoke_run, tmp_path, monk
         pipeline.run_notebooks("smoke", only=["04"], folder=ROOT / "notebooks", out_dir=root / "executed")
 
 
-@pytest.mark.slow
-def test_solutions_run(smoke_run, monkeypatch):
-    monkeypatch.setenv("ECG_PROJECT_ROOT", str(smoke_run.root))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    folder = ROOT / "notebooks" / "solutions"
-    if not folder.is_dir():
-        pytest.skip("no solution notebooks in this checkout")
-    done = pipeline.run_notebooks("smoke", folder=folder, out_dir=smoke_run.root / "solutions")
-    for p in done:
-        _outputs(p)
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_notebook_teaches_and_is_committed_clean(path):
     nb = nbformat.read(path, as_version=4)

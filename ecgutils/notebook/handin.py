@@ -10,7 +10,9 @@ Usage (``make handin NAME="Ada Lovelace"``, ``make handin NAME="Ada Lovelace" ON
 Writes ``outputs/handin/<profile>/NN_name.ipynb`` (executed) and ``NN_name.html`` for every numbered notebook.
 A cell that raises does not stop the hand-in: every cell of every notebook runs, and a failing cell shows its error
 in the HTML (as ``nbconvert --allow-errors`` does); the command then names the notebooks with errors and exits 1.
-The worked solutions (``notebooks/solutions/``) are never part of a hand-in.
+A hand-in is made from the student's copy of the exercises' release (``make assignments``, then ``--folder``):
+a folder that holds the instructor's worked answers (``notebooks/``) is refused, so no hand-in holds
+solution text.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from nbconvert import HTMLExporter
 from ecgutils import __version__
 from ecgutils.io import paths
 from ecgutils.config import PROFILES
-from ecgutils.notebook.pipeline import run_notebooks
+from ecgutils.notebook.pipeline import notebooks, run_notebooks
 
 
 def header_cell(name: str, profile: str, seed: int) -> nbformat.NotebookNode:
@@ -73,6 +75,11 @@ def handin(name: str, profile: str = "quick", seed: int = 0, only=None, folder=N
     """
     if not name.strip():
         raise ValueError('say who hands in: make handin NAME="Your Name" (or --name)')
+    mine = [p for p in notebooks(folder) if not only or p.name[:2] in set(only)]
+    if any("### BEGIN SOLUTION" in p.read_text(encoding="utf-8") for p in mine):
+        raise ValueError(f"{mine[0].parent} holds the instructor's worked answers: hand in your copy of the student "
+                         "release (make assignments, copy outputs/assignments/release/ecg/ to a folder of yours, work "
+                         'there, then make handin NAME="Your Name" FOLDER=that-folder)')
     out = Path(out_dir) if out_dir is not None else paths.outputs_dir("handin", profile)
     executed = run_notebooks(profile, only=only, seed=seed, folder=folder, out_dir=out, allow_errors=True)
     return [to_html(p, name, profile, seed) for p in executed]
@@ -84,9 +91,10 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="quick", choices=PROFILES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="notebook numbers, e.g. 01 02")
+    parser.add_argument("--folder", default=None, help="the student's notebooks (a copy of the student release)")
     args = parser.parse_args(argv)
     try:
-        files = handin(args.name, args.profile, args.seed, args.only)
+        files = handin(args.name, args.profile, args.seed, args.only, folder=args.folder)
     except (RuntimeError, ValueError) as exc:
         print(f"\nSTOPPED: {exc}", file=sys.stderr)
         return 1
