@@ -29,7 +29,7 @@ from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.inference import check_signal
 from ecgutils.models import calibration, checkpoints
-from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, CausalState
+from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, CausalState, is_realtime_model
 from ecgutils.models.runtime import threads
 
 #: PyTorch threads of a stream: a block is too small to share, and a thread waiting for a busy core slows every call.
@@ -48,7 +48,7 @@ def _check_chunk(chunk, fs: float) -> np.ndarray:
 
 def _model(role: str, checkpoint, cls):
     model = checkpoints.resolve(role, checkpoint)
-    if not isinstance(model, cls):
+    if not is_realtime_model(model, cls):
         raise ValueError(f"{type(model).__name__} is not a real-time model: {role} needs a {cls.__name__} "
                          "(notebook 05 trains one; the offline models of notebooks 02 and 03 look at whole windows)")
     return model

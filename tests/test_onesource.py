@@ -161,3 +161,22 @@ def test_train_or_load_trains_the_model_the_notebook_passes(project):
     runs.train_or_load("lstm", ds, toy_bank(), cfg, recipe=recipe, model=MyLSTM(**params),
                        loss=losses.scaled_mse, epoch_fn=my_epoch, progress=False)
     assert len(calls) == 4, "a changed class must be trained, not loaded"
+
+
+def test_the_notebooks_real_time_detector_streams():
+    """Notebook 05's own CausalGRUDetector (trained there) runs in StreamingDetector as the package's class does."""
+    from ecgutils.streaming import StreamingDetector
+    from tests.helpers import synthetic_ecg
+
+    ns = _namespace("05_real_time.ipynb")
+    payload = torch.load(checkpoints.weights_dir() / "gru_stream_detector.pt", map_location="cpu", weights_only=True)
+    mine = ns["CausalGRUDetector"](**payload["config"])
+    mine.load_state_dict(payload["state_dict"])
+    x, _ = synthetic_ecg(3600 * 2)
+    ours = StreamingDetector(fs=360, checkpoint=mine.eval())
+    shipped = StreamingDetector(fs=360)
+    got = np.concatenate([ours.push(x), ours.flush()])
+    want = np.concatenate([shipped.push(x), shipped.flush()])
+    assert len(want) > 10 and np.array_equal(got, want)
+    with pytest.raises(ValueError, match="not a real-time model"):
+        StreamingDetector(fs=360, checkpoint=checkpoints.resolve("detector"))   # an offline model is still refused

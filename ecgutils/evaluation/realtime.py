@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from ecgutils.models import checkpoints
-from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
+from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
 from ecgutils.constants import FS
 from ecgutils.io.records import read_record, read_records
 from ecgutils.inference import denoise_windows
@@ -134,7 +134,8 @@ def detection_tables(detectors: dict, test_records, progress: bool = True, level
         ``clean`` (one row per detector, EC57 span: whole records from minute 5) and ``nstdb`` (one row per
         level and detector, beats in the test-half noisy segments).
     """
-    detectors = {k: batched_detector(v) if isinstance(v, CausalGRUDetector) else v for k, v in detectors.items()}
+    detectors = {k: batched_detector(v) if is_realtime_model(v, CausalGRUDetector) else v
+                 for k, v in detectors.items()}
     signals, refs = read_records(test_records, **fetch_kwargs)
     span = "ec57"
     if record_minutes is not None:

@@ -335,3 +335,11 @@ class CausalLSTMDenoiser(_CausalRNN):
         d = self.lookahead
         kept = x.reshape(x.shape[0], -1, self.frame)[:, :frames.shape[1] - d]
         return (kept + corr[:, d:]).reshape(x.shape[0], -1)
+
+
+def is_realtime_model(model, cls) -> bool:
+    """``model`` is a ``cls`` (:class:`CausalGRUDetector` or :class:`CausalLSTMDenoiser`), or a notebook's own copy
+    of that class (notebook 05 defines the detector in a cell): the same causal trunk, and a threshold exactly when
+    ``cls`` has one."""
+    return isinstance(model, cls) or (isinstance(model, _CausalRNN)
+                                      and isinstance(model, Thresholded) == issubclass(cls, Thresholded))
