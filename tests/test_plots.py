@@ -24,6 +24,13 @@ def test_reference_models_keep_their_models_colour_with_another_line_and_marker(
     assert gru.get_marker() != ref.get_marker() and ref.get_markerfacecolor() == "none"
 
 
+def test_a_model_without_a_listed_colour_keeps_one_colour_beside_its_reference():
+    names = ["xqrs", "my detector", "xqrs (reference)", "my detector (reference)"]
+    t = pd.DataFrame({"snr_in": [0] * 4, "f1": [80, 85, 90, 95], "detector": names})
+    lines = {line.get_label(): line for line in plots.plot_vs_snr(t, "f1", hue="detector").axes[0].lines}
+    assert lines["my detector"].get_color() == lines["my detector (reference)"].get_color()
+
+
 def test_harm_scatter_tells_the_reference_model_from_the_students():
     t = pd.DataFrame({"baseline_db": [-20, -10, -20, -10], "snr_out": [20, 10, 22, 12],
                       "method": ["lstm", "lstm", "lstm (reference)", "lstm (reference)"]})

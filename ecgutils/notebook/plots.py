@@ -3,6 +3,8 @@ notebook's :class:`ecgutils.notebook.session.Session` saves it under ``outputs/p
 
 from __future__ import annotations
 
+import zlib
+
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
@@ -11,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 #: Colours used throughout, so a noise type or model has one colour in every figure.
 COLORS = {"clean": "#222222", "noisy": "#bbbbbb", "lstm": "#d62728", "cnn": "#1f77b4", "bandpass": "#2ca02c",
           "identity": "#7f7f7f", "gru": "#d62728", "xqrs": "#1f77b4", "gaussian": "#9467bd", "bw": "#8c564b",
-          "em": "#e377c2", "ma": "#17becf", "mixed": "#bcbd22"}
+          "em": "#e377c2", "ma": "#17becf", "mixed": "#bcbd22", "gru on denoised": "#9467bd"}
 #: The suffix of a shipped reference model's name in tables and legends (``"lstm (reference)"``).
 REFERENCE = " (reference)"
 #: The x label of NSTDB panels: a level is NSTDB's own name for the record, not the sample-power SNR.
@@ -20,7 +22,7 @@ NSTDB_LEVEL_LABEL = "NSTDB level (dB)"
 OUTSIDE = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
-def line_style(name: str, i: int = 0) -> dict:
+def line_style(name: str) -> dict:
     """The style of a method's line and markers, the same in every figure: its colour; a shipped reference model
     (``name`` ending in :data:`REFERENCE`) dashed with hollow square markers, the student's own model solid with
     filled circles.
@@ -31,7 +33,7 @@ def line_style(name: str, i: int = 0) -> dict:
     ('-', '--', 's')
     """
     base = name.removesuffix(REFERENCE)
-    colour = COLORS.get(base, f"C{i}")
+    colour = COLORS.get(base, f"C{zlib.crc32(base.encode()) % 10}")  # a model keeps its colour in every panel
     if base != name:
         return dict(color=colour, ls="--", marker="s", mfc="none", ms=5)
     return dict(color=colour, ls="-", marker="o", mfc=colour, ms=4)
@@ -151,9 +153,9 @@ def plot_vs_snr(table, y: str, hue: str, col: str | None = None, ylabel: str = "
     fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols), 3.2), sharey=True, squeeze=False)
     for ax, c in zip(axes[0], cols):
         sub = table if c is None else table[table[col] == c]
-        for i, (h, g) in enumerate(sub.groupby(hue, sort=False)):
+        for h, g in sub.groupby(hue, sort=False):
             g = g.sort_values("snr_in")
-            ax.plot(g["snr_in"], g[y], label=h, **line_style(str(h), i))
+            ax.plot(g["snr_in"], g[y], label=h, **line_style(str(h)))
         if ref_line is not None:
             ax.axhline(ref_line, color="k", lw=0.6)
         nstdb = str(c).startswith("NSTDB") or (c is None and "NSTDB" in title)
@@ -173,8 +175,8 @@ def plot_harm_vs_baseline(table, ax=None):
     ``table`` is the first result of :func:`ecgutils.evaluation.denoising.harm_by_baseline`.
     """
     fig, ax = _axes(ax, (7, 4))
-    for i, (name, g) in enumerate(table.groupby("method", sort=False)):
-        st = line_style(str(name), i)
+    for name, g in table.groupby("method", sort=False):
+        st = line_style(str(name))
         ax.plot(g["baseline_db"], g["snr_out"], ls="none", marker=st["marker"], mfc=st["mfc"], color=st["color"],
                 ms=3.5, alpha=0.6, label=name)
     lo = min(table["baseline_db"].min(), -1.0)
@@ -281,7 +283,7 @@ def plot_lookahead(table, offline=None, reference=None, ax=None):
         for t, suffix in parts:
             g = t[t["case"] == case].sort_values("lookahead_s")
             if len(g):
-                st = {**line_style(f"{case}{suffix}", i), "color": f"C{i}"}
+                st = {**line_style(f"{case}{suffix}"), "color": f"C{i}"}
                 st["mfc"] = "none" if suffix else f"C{i}"
                 ax.plot(g["lookahead_s"], g["gross_f1"], label=f"{case}{suffix}", **st)
         if offline is not None and case in offline:
