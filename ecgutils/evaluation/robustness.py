@@ -67,8 +67,9 @@ def qrs_amplitude(signal: np.ndarray, beats: np.ndarray, *, fs: float) -> float:
 
 def baseline_swing(n: int, peak_to_peak_mv: float, rng: np.random.Generator, *, fs: float) -> np.ndarray:
     """A slow baseline swing of ``n`` samples: four sines of 0.05 to 0.5 Hz (random amplitudes and phases) plus a
-    step every 60 s on average (Poisson times, heights up to a third of the sines' range), scaled to
-    ``peak_to_peak_mv`` peak to peak over the whole signal.
+    level that steps to a new value every 60 s on average (Poisson times; each level drawn afresh, up to a third of
+    the sines' range either way, so that steps do not add up over a long record), scaled to ``peak_to_peak_mv`` peak
+    to peak over the whole signal.
 
     Returns
     -------
@@ -84,8 +85,8 @@ def baseline_swing(n: int, peak_to_peak_mv: float, rng: np.random.Generator, *, 
     freq, amp, phase = rng.uniform(0.05, 0.5, 4), rng.uniform(0.5, 1.0, 4), rng.uniform(0, 2 * np.pi, 4)
     w = (amp[:, None] * np.sin(2 * np.pi * freq[:, None] * t + phase[:, None])).sum(axis=0)
     steps = np.sort(rng.integers(0, n, rng.poisson(n / fs / 60)))
-    for s in steps:
-        w[s:] += rng.uniform(-1, 1) * np.ptp(w[:s + 1] if s else w) / 3
+    levels = rng.uniform(-1, 1, len(steps) + 1) * np.ptp(w) / 3
+    w = w + levels[np.searchsorted(steps, np.arange(n), side="right")]
     return (w * peak_to_peak_mv / max(np.ptp(w), 1e-12)).astype(np.float32)
 
 
