@@ -8,9 +8,10 @@ Writes ``ecgutils/models/weights/calibration.json`` (:mod:`ecgutils.models.calib
   ``em`` and ``ma`` noise at each of :data:`LEVELS` (training half), labelled true when it matches a reference beat
   within 150 ms; an isotonic regression from the network's probability at the beat to that label, per detector.
 - Quality: the features of every second (:func:`ecgutils.dsp.quality.quality_features`) of the same records; good
-  seconds are the clean ones, bad ones those with noise at 0 dB or below, those with a baseline swing of 5 or 10
-  times the QRS amplitude, and the clean seconds scored as if the detector had fired 200 ms late, on the T wave
-  (the two failure modes of issue 22); a logistic regression on the standardised features.
+  seconds are the clean ones and those with a baseline swing of twice the QRS amplitude (ordinary ambulatory
+  wander), bad ones those with noise at 0 dB or below, those with a swing of 5 or 10 times the QRS amplitude, and
+  the clean seconds scored as if the detector had fired 200 ms late, on the T wave (the two failure modes of issue
+  22); a logistic regression on the standardised features.
 """
 
 from __future__ import annotations
@@ -73,11 +74,12 @@ def isotonic_map(x: np.ndarray, y: np.ndarray) -> dict:
             "true_fraction": float(y.mean())}
 
 
-def quality_rows(signals: dict, refs: dict, level, swing: bool = False) -> tuple[list, list]:
-    """Feature rows and labels (1 good, 0 bad, rows left out for levels between) of every second of ``signals``."""
+def quality_rows(signals: dict, level, swing: float = 0.0) -> tuple[list, list]:
+    """Feature rows and labels (1 good, 0 bad; none for noise levels above 0 dB) of every second of ``signals``
+    (noise at ``level`` dB or none; a baseline swing of ``swing`` times the QRS amplitude)."""
     if level is not None and 0 < level:
         return [], []
-    good = level is None and not swing
+    good = level is None and swing <= 2
     rows, labels = [], []
     names = list(signals)
     found = detect_r_peaks([signals[r] for r in names], fs=FS)
@@ -85,7 +87,7 @@ def quality_rows(signals: dict, refs: dict, level, swing: bool = False) -> tuple
     for r, f, p in zip(names, found, probs):
         rows.append(quality_features(signals[r], p, f, fs=FS))
         labels.append(np.full(len(rows[-1]), float(good)))
-        if good:  # the T-wave failure mode: the same seconds, the beats 200 ms late
+        if good and not swing:  # the T-wave failure mode: the same seconds, the beats 200 ms late
             rows.append(quality_features(signals[r], p, f + int(0.2 * FS), fs=FS))
             labels.append(np.zeros(len(rows[-1])))
     return rows, labels
@@ -109,10 +111,10 @@ def fit(seed: int = 0, progress: bool = True) -> dict:
             x, y = labelled(refs, dict(zip(names, f)), dict(zip(names, p)))
             pools[role][0].append(x)
             pools[role][1].append(y)
-        r_, l_ = quality_rows(sig, refs, lvl)
+        r_, l_ = quality_rows(sig, lvl)
         rows, labels = rows + r_, labels + l_
-    for k in (5, 10):
-        r_, l_ = quality_rows(with_swing(signals, refs, k, seed, fs=FS), refs, None, swing=True)
+    for k in (2, 5, 10):
+        r_, l_ = quality_rows(with_swing(signals, refs, k, seed, fs=FS), None, swing=k)
         rows, labels = rows + r_, labels + l_
     X, y = np.concatenate(rows), np.concatenate(labels)
     scaler = StandardScaler().fit(X)
