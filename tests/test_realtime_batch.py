@@ -39,3 +39,19 @@ def test_report_delays_of_a_pool_equal_one_stream_per_record():
         at = dict(zip(one.output.tolist(), one.reported_at.tolist()))
         assert set(got.detected) <= set(one.output.tolist())
         assert [at[d] for d in got.detected] == got.reported_at.tolist()
+
+
+def test_report_delays_leave_out_the_beats_only_the_final_flush_reports():
+    from ecgutils.streaming import StreamingDetector
+    from tests.helpers import synthetic_ecg
+
+    x, beats = synthetic_ecg(7200, seed=3)
+    x, beats = x[: beats[-2] + 40].astype(np.float32), beats[:-1]  # the stream ends 0.11 s after its last beat
+    stream = StreamingDetector(fs=360)  # the shipped detector: it finds these beats
+    for i in range(0, len(x), 36):
+        stream.push(x[i:i + 36])
+    at_end = set(stream.flush().tolist())
+    assert any(abs(b - beats[-1]) < 20 for b in at_end), "the last beat is reported by the flush: the test can fail"
+    delays = realtime.report_delays({"r": x}, {"r": beats}, None, 0.1)
+    assert not at_end & set(delays.detected.tolist())
+    assert len(delays) == len(beats) - 1 and (delays.reported_at >= delays.detected).all()

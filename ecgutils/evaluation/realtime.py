@@ -157,18 +157,18 @@ def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = C
         One row per matched beat: ``record``, ``beat`` and ``detected`` (samples), ``reported_at`` (the last sample
         of the push that reported it), ``delay_s`` (reported_at minus the reference beat, s), ``detected_delay_s``
         (reported_at minus the detection, s: what ``latency_s`` bounds) and ``bound_s`` (``latency_s`` plus one
-        chunk: the most a detection may wait for its report).
+        chunk: the most a detection may wait for its report). Beats reported by the final ``flush()`` (the stream
+        ended before their look-ahead arrived) are not real-time reports and are left out.
     """
     names = list(signals)
     pool = StreamPool(StreamingDetector, len(names), fs=FS, checkpoint=checkpoint)  # every record at once
     chunk, n = max(1, int(round(chunk_s * FS))), max(len(s) for s in signals.values())
     found, at = {k: [] for k in names}, {k: [] for k in names}
-    for i in list(range(0, n, chunk)) + [None]:  # None: the end of the streams
+    for i in list(range(0, n, chunk)) + [None]:  # None: the end of the streams (its reports are marked -1)
         outs = pool.flush() if i is None else pool.push([signals[k][i:i + chunk] for k in names])
         for k, out in zip(names, outs):
             found[k] += list(out)
-            end = len(signals[k]) if i is None else min(i + chunk, len(signals[k]))
-            at[k] += [end - 1] * len(out)
+            at[k] += [-1 if i is None else min(i + chunk, len(signals[k])) - 1] * len(out)
     rows = []
     for k in names:
         m = match_beats(refs[k], np.asarray(found[k], dtype=np.int64), fs=FS)
@@ -176,10 +176,12 @@ def report_delays(signals: dict, refs: dict, checkpoint=None, chunk_s: float = C
         rep = np.array([reported[d] for d in m["matched_detected"].tolist()], dtype=np.int64)
         rows.append(pd.DataFrame({"record": k, "beat": m["matched_reference"], "detected": m["matched_detected"],
                                   "reported_at": rep}))
-    print(f"streamed {len(names)} records at once in {chunk_s * 1000:.0f} ms chunks: {sum(map(len, rows))} beats "
-          "matched", flush=True)
-    det = pool.streams[0]
     table = pd.concat(rows, ignore_index=True)
+    at_end = table.reported_at < 0
+    table = table[~at_end].reset_index(drop=True)
+    print(f"streamed {len(names)} records at once in {chunk_s * 1000:.0f} ms chunks: {len(table)} beats matched "
+          f"and reported live ({int(at_end.sum())} more reported only by the final flush, left out)", flush=True)
+    det = pool.streams[0]
     table["delay_s"] = (table.reported_at - table.beat) / FS
     table["detected_delay_s"] = (table.reported_at - table.detected) / FS
     table["bound_s"] = det.latency_s + chunk_s
