@@ -96,3 +96,21 @@ def test_lookahead_figure_shows_reference_detectors_beside_the_students():
     assert (student.get_linestyle(), shipped.get_linestyle()) == ("-", "--")
     assert shipped.get_markerfacecolor() == "none" != student.get_markerfacecolor()
     assert len(shipped.get_xdata()) == 3
+
+
+def test_loss_curves_in_a_callers_panel_keep_their_legend_off_the_next_panel():
+    import matplotlib.pyplot as plt
+
+    h = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.9, 0.5, 0.4], "val_loss": [0.6, 0.45, 0.42]})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+    plots.plot_loss_curves({"lstm": h, "cnn": h * 1.1}, ax=axes[0])
+    plots.plot_loss_curves({"classifier": h}, ax=axes[1])
+    assert not _overlaps(axes[0].get_legend(), axes[1])
+
+
+def test_noise_gallery_says_which_trace_is_clean():
+    clean = np.sin(np.arange(1800) / 30.0)
+    noise = {"em": {0: 0.1 * np.ones(1800), 6: 0.05 * np.ones(1800)}}
+    fig = plots.plot_noise_gallery(clean, noise, 360, seconds=5)
+    labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert labels == ["noisy", "clean"]

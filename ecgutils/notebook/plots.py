@@ -68,14 +68,15 @@ def plot_noise_gallery(clean: np.ndarray, noises: dict, fs: float, seconds: floa
     for i, k in enumerate(kinds):
         for j, s in enumerate(snrs):
             ax = axes[i, j]
-            ax.plot(t, clean[:n] + noises[k][s][:n], color=COLORS.get(k, "C0"), lw=0.6)
-            ax.plot(t, clean[:n], color=COLORS["clean"], lw=0.5, alpha=0.6)
+            ax.plot(t, clean[:n] + noises[k][s][:n], color=COLORS.get(k, "C0"), lw=0.6, label="noisy")
+            ax.plot(t, clean[:n], color=COLORS["clean"], lw=0.5, alpha=0.6, label="clean")
             if i == 0:
                 ax.set_title(f"{s} dB")
             if j == 0:
                 ax.set_ylabel(f"{k}\nmV")
     for ax in axes[-1]:
         ax.set_xlabel("time (s)")
+    axes[0, -1].legend(fontsize=8, **OUTSIDE)  # colour: noisy (one colour per kind); grey: the clean window
     fig.tight_layout()
     return fig
 
@@ -128,6 +129,7 @@ def plot_loss_curves(histories: dict, ax=None):
 
     ``histories[name]`` is a DataFrame with ``epoch``, ``train_loss``, ``val_loss``.
     """
+    own = ax is None
     fig, ax = _axes(ax, (7, 3.5))
     for i, (name, h) in enumerate(histories.items()):
         c = COLORS.get(name, f"C{i}")
@@ -136,7 +138,7 @@ def plot_loss_curves(histories: dict, ax=None):
     ax.set(xlabel="epoch", ylabel="loss", title="Loss curves")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, **OUTSIDE)
+    ax.legend(fontsize=8, **(OUTSIDE if own else {"loc": "best"}))  # a panel of the caller's: keep it inside
     return fig
 
 
