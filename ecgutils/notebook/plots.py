@@ -68,8 +68,8 @@ def plot_noise_gallery(clean: np.ndarray, noises: dict, fs: float, seconds: floa
     for i, k in enumerate(kinds):
         for j, s in enumerate(snrs):
             ax = axes[i, j]
-            ax.plot(t, clean[:n] + noises[k][s][:n], color=COLORS.get(k, "C0"), lw=0.6, label="noisy")
-            ax.plot(t, clean[:n], color=COLORS["clean"], lw=0.5, alpha=0.6, label="clean")
+            ax.plot(t, clean[:n] + noises[k][s][:n], color=COLORS.get(k, "C0"), lw=0.6, label="noisy (the row's colour)")
+            ax.plot(t, clean[:n], color=COLORS["clean"], lw=0.5, alpha=0.6, label="clean (grey)")
             if i == 0:
                 ax.set_title(f"{s} dB")
             if j == 0:
