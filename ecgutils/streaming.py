@@ -15,8 +15,10 @@ How it works: the input is resampled to the model's rate as it arrives (:mod:`ec
 frames; the causal network (:mod:`ecgutils.models.causal`) runs on whole blocks of :data:`BLOCK_FRAMES` frames, all
 the blocks a push completes in one call, its state carried on. Its answer about a frame comes ``lookahead`` frames
 later; the detector picks peaks causally (:class:`ecgutils.dsp.peaks.CausalPicker`). Chunking changes when an answer
-is given, never what it is (one chunk, 100 ms chunks or single samples give identical peaks and samples). In a
-:class:`StreamPool` each stream's peaks are those it has alone; denoised samples agree to float32 rounding.
+is given, never what it is (one chunk, 100 ms chunks or single samples give identical peaks and samples), and in a
+:class:`StreamPool` each stream gets exactly the peaks and samples it gets alone. The network runs in NumPy
+(:mod:`ecgutils.models.stream_engine`: a few calls per frame instead of PyTorch's per-operation overhead), and in
+PyTorch for a network the engine does not recognise.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.inference import check_signal
 from ecgutils.models import calibration, checkpoints
-from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, CausalState, is_realtime_model
-from ecgutils.models.runtime import threads
+from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
+from ecgutils.models.runtime import blas_threads, threads
+from ecgutils.models.stream_engine import engine_for
 
 #: PyTorch threads of a stream: a block is too small to share, and a thread waiting for a busy core slows every call.
 STREAM_THREADS = 1
@@ -55,14 +58,13 @@ def _model(role: str, checkpoint, cls):
 
 
 class _Blocks:
-    """One stream's input: samples at ``fs`` in, whole blocks of frames at the model's rate out, and its state."""
+    """One stream's input: samples at ``fs`` in, whole blocks of frames at the model's rate out."""
 
     def __init__(self, model, fs: float):
         self.frame = model.frame
         self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs_in=fs, fs_out=model.fs)
         self.size = BLOCK_FRAMES * model.frame
         self.pending = np.zeros(0, dtype=np.float32)
-        self.state = model.initial_state(1)
         self.n_in = 0  # input samples pushed, at fs
         self.n_model = 0  # samples at the model's rate received (real ones)
         self.last = 0.0  # the last of them, mV
@@ -103,23 +105,50 @@ class _Blocks:
         return frames
 
 
-@torch.no_grad()
-def _advance(model, streams: list) -> list:
-    """Run every complete block of every stream through ``model``: one network call for all the streams that have
-    blocks (as many blocks as all of them have, at most :data:`MAX_CALL_BLOCKS`), again while any has more.
+class _Network:
+    """The network of a set of streams and their state, one row per stream: the NumPy engine
+    (:mod:`ecgutils.models.stream_engine`) when it computes what the model computes, else the PyTorch model."""
+
+    def __init__(self, model, n: int):
+        self.model, self.n = model, n
+        self.engine = engine_for(model)
+        self.reset()
+
+    def reset(self) -> None:
+        """New streams in every row."""
+        self.state = (self.engine or self.model).initial_state(self.n)
+
+    def run(self, rows: list, frames: np.ndarray) -> np.ndarray:
+        """The network's output (numpy) for ``frames`` (len(rows), n_frames, frame) of the streams in ``rows``."""
+        whole = len(rows) == self.n
+        state = self.state if whole else self.state.rows(rows)
+        if self.engine is not None:
+            y = self.engine.step(frames, state)  # updates the state in place
+        else:
+            with threads(STREAM_THREADS), torch.no_grad():
+                y, state = self.model.step(frames, state)
+            y = y.cpu().numpy()
+            if whole:
+                self.state = state
+        if not whole:
+            self.state.put(rows, state)
+        return y
+
+
+def _advance(network: _Network, streams: list) -> list:
+    """Run every complete block of every stream (row ``i`` of ``network`` is ``streams[i]``): one network call for
+    all the streams that have blocks (as many blocks as all of them have, at most :data:`MAX_CALL_BLOCKS`), again
+    while any has more.
 
     Returns, per stream, a list of ``(frames, output)``: frames (n_frames, frame) and the model's output for them.
     """
     out = [[] for _ in streams]
-    with threads(STREAM_THREADS):
+    with blas_threads(STREAM_THREADS):
         while rows := [i for i, s in enumerate(streams) if s.ready]:
             k = min(MAX_CALL_BLOCKS, *(streams[i].ready for i in rows))
             frames = np.stack([streams[i].take(k) for i in rows])
-            state = streams[rows[0]].state if len(rows) == 1 else CausalState.cat([streams[i].state for i in rows])
-            y, state = model.step(frames, state)
-            y = y.cpu().numpy()
-            for j, (i, row_state) in enumerate(zip(rows, [state] if len(rows) == 1 else state.split())):
-                streams[i].state = row_state
+            y = network.run(rows, frames)
+            for j, i in enumerate(rows):
                 out[i].append((frames[j], y[j]))
     return out
 
@@ -129,14 +158,15 @@ class _Stream:
 
     model: torch.nn.Module
     _blocks: _Blocks
+    _network: _Network
 
     def push(self, chunk) -> np.ndarray:
         """Feed the next samples (1-D, mV, at least one); returns the answers decided now."""
-        return self._answers(_advance(self.model, [self._feed(chunk)])[0])
+        return self._answers(_advance(self._network, [self._feed(chunk)])[0])
 
     def flush(self) -> np.ndarray:
         """End of the stream: the answers not yet given. Call :meth:`reset` to start another stream."""
-        return self._last_answers(_advance(self.model, [self._end()])[0])
+        return self._last_answers(_advance(self._network, [self._end()])[0])
 
     def _feed(self, chunk) -> _Blocks:
         return self._blocks.push(_check_chunk(chunk, self.fs))
@@ -168,11 +198,13 @@ class StreamingDetector(_Stream):
         self.fs = float(fs)
         self.model = _model("stream_detector", checkpoint, CausalGRUDetector)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
+        self._network = _Network(self.model, 1)
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one at sample 0."""
         self._blocks = _Blocks(self.model, self.fs)
+        self._network.reset()
         self._picker = CausalPicker(self.model.frame, fs=self.model.fs, threshold=self.threshold)
         self._frames_out = 0  # network outputs so far (the first `lookahead` are about frames before the start)
 
@@ -192,7 +224,8 @@ class StreamingDetector(_Stream):
         idx = np.round(np.asarray(found) * self.fs / self.model.fs).astype(np.int64)
         keep = idx < (n_total if n_total is not None else np.inf)
         self.probability = np.asarray(prob)[keep]
-        self.confidence = calibration.confidence(self.probability, getattr(self.model, "shipped_role", None))
+        self.confidence = calibration.confidence(self.probability, getattr(self.model, "shipped_role", None)) \
+            if len(self.probability) else np.zeros(0, dtype=np.float32)
         return idx[keep]
 
     def _end(self) -> _Blocks:
@@ -222,11 +255,13 @@ class StreamingDenoiser(_Stream):
         check_signal(np.zeros(1), fs)
         self.fs = float(fs)
         self.model = _model("stream_denoiser", checkpoint, CausalLSTMDenoiser)
+        self._network = _Network(self.model, 1)
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one."""
         self._blocks = _Blocks(self.model, self.fs)
+        self._network.reset()
         self._back = None if self._blocks.resampler is None else StreamResampler(fs_in=self.model.fs, fs_out=self.fs)
         self._waiting = np.zeros((0, self.model.frame), dtype=np.float32)  # input frames awaiting their correction
         self._frames_out = 0
@@ -301,6 +336,7 @@ class StreamPool:
         first = stream(fs=rates[0], checkpoint=checkpoint, **kwargs)
         self.model = first.model
         self.streams = [first] + [stream(fs=r, checkpoint=self.model, **kwargs) for r in rates[1:]]
+        self._network = _Network(self.model, n)
 
     def push(self, chunks) -> list:
         """Feed one chunk per stream (1-D, mV; None or empty: nothing new); returns each stream's answers, as its
@@ -309,17 +345,18 @@ class StreamPool:
             raise ValueError(f"expected one chunk per stream ({len(self.streams)}), got {len(chunks)}")
         chunks = [None if c is None or np.size(c) == 0 else _check_chunk(c, s.fs) for c, s in zip(chunks, self.streams)]
         blocks = [s._blocks if c is None else s._blocks.push(c) for c, s in zip(chunks, self.streams)]
-        return [s._answers(b) for s, b in zip(self.streams, _advance(self.model, blocks))]
+        return [s._answers(b) for s, b in zip(self.streams, _advance(self._network, blocks))]
 
     def flush(self) -> list:
         """End of every stream: each one's remaining answers. Call :meth:`reset` to start new streams."""
-        blocks = _advance(self.model, [s._end() for s in self.streams])
+        blocks = _advance(self._network, [s._end() for s in self.streams])
         return [s._last_answers(b) for s, b in zip(self.streams, blocks)]
 
     def reset(self) -> None:
         """Forget all streams."""
         for s in self.streams:
             s.reset()
+        self._network.reset()
 
 
 def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
@@ -333,7 +370,7 @@ def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
     """
     streams = [_Blocks(model, model.fs).push(np.asarray(x, dtype=np.float32)).flush(model.lookahead) for x in signals]
     out = []
-    for x, pieces in zip(signals, _advance(model, streams)):
+    for x, pieces in zip(signals, _advance(_Network(model, len(signals)), streams)):
         prob = expit(np.concatenate([y for _, y in pieces]).astype(np.float64))
         out.append(prob[model.lookahead:model.lookahead + -(-len(x) // model.frame)])
     return out

@@ -183,52 +183,73 @@ class CausalPicker:
         self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on
         self.first = 0  # the next frame to decide
         self.last, self.last_slope = -np.inf, np.inf  # the last beat: position (model samples), steepest slope
+        self.last_arrived = 0  # samples received when the last beat was decided
         self.slope = CausalSlope(fs=fs) if t_wave_check else None
         self.slopes, self.slopes_from = np.zeros(0), 0  # slope of the samples from index slopes_from on
+        self.pending, self.n_pending = [], 0  # samples not yet through the slope filter
         #: The probability of the peak frame of each beat the last :meth:`feed` returned.
         self.found_prob = np.zeros(0)
 
-    def _steepest(self, pos: float) -> float:
-        """Steepest QRS-band slope within 50 ms of ``pos``, shifted by the causal filter's delay (what has arrived
-        of it: all, unless the look-ahead is under 0.1 s)."""
+    def _steepest(self, pos: float, arrived: int) -> float:
+        """Steepest QRS-band slope within 50 ms of ``pos``, shifted by the causal filter's delay, among the first
+        ``arrived`` samples (what had arrived when the beat was decided: all, unless the look-ahead is under 0.1 s).
+        """
+        self._filter_pending()
         c = int(round(pos)) + self.slope.delay - self.slopes_from
         half = int(round(0.05 * self.fs))
-        a, b = max(c - half, 0), max(c + half + 1, 1)
+        a, b = max(c - half, 0), min(max(c + half + 1, 1), arrived - self.slopes_from)
         return float(self.slopes[a:b].max()) if b > a and a < len(self.slopes) else 0.0
+
+    def _filter_pending(self) -> None:
+        """Run the samples received since the slope was last needed through the slope filter (once per close pair
+        of beats, not once per chunk: the filter's state is carried, so the slopes are the same)."""
+        if self.pending:
+            x = np.concatenate(self.pending)
+            self.pending, self.n_pending = [], 0
+            self.slopes = np.concatenate([self.slopes, self.slope.push(x)])
 
     def _keep(self, pos: float) -> bool:
         if pos - self.last < self.refractory:
             return False
         if self.slope is None:
             return True
-        steep = self._steepest(pos)
-        if pos - self.last < T_WAVE_WINDOW_S * self.fs and steep < T_WAVE_SLOPE_RATIO * self.last_slope:
-            return False  # a T wave
-        self.last_slope = steep
+        arrived = self.slopes_from + len(self.slopes) + self.n_pending
+        steep = None
+        if pos - self.last < T_WAVE_WINDOW_S * self.fs:  # close to the last beat: a T wave if much less steep
+            if self.last_slope is None:
+                self.last_slope = self._steepest(self.last, self.last_arrived)
+            steep = self._steepest(pos, arrived)
+            if steep < T_WAVE_SLOPE_RATIO * self.last_slope:
+                return False
+        self.last_slope, self.last_arrived = steep, arrived  # None: worked out if a close beat ever needs it
         return True
 
     def feed(self, prob: np.ndarray, samples: np.ndarray | None = None) -> list:
         """Append the probabilities of the next frames (and, for the T-wave rule, the next input samples at the
         model's rate); returns the beat positions (model samples, float) now decided."""
-        if self.slope is not None and samples is not None:
-            self.slopes = np.concatenate([self.slopes, self.slope.push(samples)])
+        if self.slope is not None and samples is not None and len(samples):
+            self.pending.append(np.asarray(samples, dtype=np.float64))
+            self.n_pending += len(samples)
+            if self.n_pending > 2 * self.fs:  # a long stretch without beats: filter now, keep the memory bounded
+                self._filter_pending()
         self.prob = np.concatenate([self.prob, prob])
         w = self.wait
         n = len(self.prob) - 2 * w  # frames decidable: all their right neighbours are known
         if n <= 0:
             self.found_prob = np.zeros(0)
             return []
-        win = np.lib.stride_tricks.sliding_window_view(self.prob, 2 * w + 1)[:n]
-        c = win[:, w]
-        is_peak = (c >= self.threshold) & (c > win[:, :w].max(axis=1)) & (c >= win[:, w + 1:].max(axis=1))
         found, probs = [], []
-        for i in np.flatnonzero(is_peak):
-            p = win[i, w - 1:w + 2]  # the frame and its neighbours place the beat at their weighted centre
+        for i in np.flatnonzero(self.prob[w:w + n] >= self.threshold):  # few: only frames near a beat
+            win = self.prob[i:i + 2 * w + 1]
+            c = win[w]
+            if not (c > win[:w].max() and c >= win[w + 1:].max()):
+                continue
+            p = win[w - 1:w + 2]  # the frame and its neighbours place the beat at their weighted centre
             p = np.where(np.isfinite(p), p, 0.0)
             pos = (self.first + i + float((p * np.array([-0.5, 0.5, 1.5])).sum() / p.sum())) * self.frame
             if self._keep(pos):
                 found.append(pos)
-                probs.append(c[i])
+                probs.append(c)
                 self.last = pos
         self.found_prob = np.asarray(probs, dtype=np.float64)
         self.first += n

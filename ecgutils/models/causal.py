@@ -62,25 +62,20 @@ class CausalState:
     rnn: object
     recent: torch.Tensor
 
-    @staticmethod
-    def cat(states: list) -> "CausalState":
-        """The states of several streams as one batch, rows in the order given."""
-        first = states[0].rnn
-        if isinstance(first, tuple):
-            rnn = tuple(torch.cat([s.rnn[i] for s in states], dim=1) for i in range(len(first)))
-        else:
-            rnn = torch.cat([s.rnn for s in states], dim=1)
-        rows = [torch.cat([getattr(s, name) for s in states]) for name in ("ema", "frames", "last")]
-        return CausalState(*rows, rnn, torch.cat([s.recent for s in states]))
+    def rows(self, idx) -> "CausalState":
+        """The state of some streams (rows, a list of indices), as a new batch."""
+        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.frames.device)
+        rnn = tuple(t[:, idx] for t in self.rnn) if isinstance(self.rnn, tuple) else self.rnn[:, idx]
+        return CausalState(self.ema[idx], self.frames[idx], self.last[idx], rnn, self.recent[idx])
 
-    def split(self) -> list:
-        """One state per row (the inverse of :meth:`cat`)."""
-        def rnn(i):
-            one = slice(i, i + 1)
-            return tuple(t[:, one] for t in self.rnn) if isinstance(self.rnn, tuple) else self.rnn[:, one]
-
-        return [CausalState(self.ema[i:i + 1], self.frames[i:i + 1], self.last[i:i + 1], rnn(i), self.recent[i:i + 1])
-                for i in range(self.frames.shape[0])]
+    def put(self, idx, part: "CausalState") -> None:
+        """Write the state of some streams back into their rows (the inverse of :meth:`rows`)."""
+        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.frames.device)
+        for name in ("ema", "frames", "last", "recent"):
+            getattr(self, name)[idx] = getattr(part, name)
+        pairs = zip(self.rnn, part.rnn) if isinstance(self.rnn, tuple) else [(self.rnn, part.rnn)]
+        for mine, theirs in pairs:
+            mine[:, idx] = theirs
 
 
 def moving_average(u: torch.Tensor, start: torch.Tensor, a: float) -> torch.Tensor:

@@ -29,6 +29,32 @@ def threads(n: int | None):
         torch.set_num_threads(before)
 
 
+_BLAS = []  # threadpoolctl's controllers of the BLAS libraries loaded (found once)
+
+
+@contextmanager
+def blas_threads(n: int):
+    """Run the block with ``n`` threads in the BLAS libraries NumPy and SciPy use, then restore their counts.
+
+    Small matrix products (a stream's step) are slowed down many times by BLAS threads waiting for a busy core.
+    Costs a few µs (threadpoolctl's controllers are looked up once, on first use).
+    """
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.extend(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
+        _BLAS.append(None)  # looked up (even when there is none)
+    libs = [c for c in _BLAS if c is not None]
+    before = [c.get_num_threads() for c in libs]
+    for c in libs:
+        c.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for c, k in zip(libs, before):
+            c.set_num_threads(k)
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """The device to train on: the CPU unless the caller asks for another one.
 

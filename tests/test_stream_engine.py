@@ -1,0 +1,119 @@
+"""The NumPy streaming engine computes what the PyTorch causal models compute, whatever the chunking and the batch,
+and steps aside (with a warning) for a network it does not know."""
+
+import numpy as np
+import pytest
+import torch
+
+from ecgutils.models import checkpoints
+from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
+from ecgutils.models.runtime import blas_threads
+from ecgutils.models.stream_engine import StreamEngine, engine_for
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector
+from tests.helpers import synthetic_ecg
+
+
+def _frames(batch, n, frame=8, seed=0):
+    """Random frames (mV) on a drifting baseline, shape (batch, n, frame)."""
+    rng = np.random.default_rng(seed)
+    drift = np.linspace(-2, 3, batch * n * frame).reshape(batch, n, frame)
+    return (rng.normal(0, 0.4, (batch, n, frame)) + drift).astype(np.float32)
+
+
+def _torch_step(model, frames):
+    with torch.no_grad():
+        y, _ = model.step(torch.from_numpy(frames))
+    return y.numpy()
+
+
+@pytest.mark.parametrize("cls", [CausalGRUDetector, CausalLSTMDenoiser])
+@pytest.mark.parametrize("layers, lookahead_s", [(1, 0.0), (2, 0.3), (3, 0.1)])
+def test_the_engine_computes_what_the_model_computes(cls, layers, lookahead_s):
+    torch.manual_seed(layers)
+    model = cls(hidden=24, layers=layers, lookahead_s=lookahead_s, fs=360).eval()
+    frames = _frames(3, 40)
+    engine = StreamEngine(model)
+    got = engine.step(frames, engine.initial_state(3))
+    ref = _torch_step(model, frames)
+    assert got.shape == ref.shape and np.allclose(got, ref, atol=1e-5)
+    assert np.abs(ref).max() > 1e-3  # not a trivial output
+
+
+@pytest.mark.parametrize("role", ["stream_detector", "stream_denoiser"])
+def test_the_engine_gives_the_same_bits_whatever_the_chunks_and_the_batch(role):
+    """A stream's numbers depend neither on how its frames are cut into calls (at block boundaries, as a stream
+    cuts them) nor on which other streams share the call."""
+    engine = StreamEngine(checkpoints.resolve(role))
+    frames = _frames(3, 96)
+    with blas_threads(1):
+        whole = engine.step(frames, engine.initial_state(3))
+        for cut in (4, 8, 44):
+            state = engine.initial_state(3)
+            parts = np.concatenate([engine.step(frames[:, i:i + cut], state) for i in range(0, 96, cut)], axis=1)
+            assert np.array_equal(parts, whole), cut
+        for row in range(3):
+            alone = engine.step(frames[row:row + 1], engine.initial_state(1))
+            assert np.array_equal(alone[0], whole[row])
+        state = engine.initial_state(3)  # two of the three streams advance, then all three: rows() and put()
+        sub = state.rows([0, 2])
+        first = engine.step(frames[[0, 2], :48], sub)
+        state.put([0, 2], sub)
+        assert np.array_equal(first, whole[[0, 2], :48])
+
+
+def test_streams_run_on_the_engine_and_share_it():
+    det = StreamingDetector(fs=360)
+    assert det._network.engine is not None
+    assert StreamingDetector(fs=250, checkpoint=det.model)._network.engine is det._network.engine
+
+
+def test_the_engine_is_rebuilt_when_the_weights_change():
+    model = CausalLSTMDenoiser(hidden=16, layers=1, lookahead_s=0.1, fs=360).eval()
+    first = engine_for(model)
+    assert engine_for(model) is first
+    with torch.no_grad():
+        model.out.weight.add_(0.5)  # an in-place change, as an optimiser step makes
+    second = engine_for(model)
+    frames = _frames(1, 12)
+    assert second is not first
+    assert np.allclose(second.step(frames, second.initial_state(1)), _torch_step(model, frames), atol=1e-5)
+
+
+class _Altered(CausalGRUDetector):
+    """A notebook's variation: the same trunk, another output head (the engine would not know it)."""
+
+    def step(self, frames, state=None):
+        h, _, state = self.forward_frames(frames, state)
+        return torch.relu(self.out(h)[..., 0]), state
+
+
+def test_a_network_the_engine_does_not_know_streams_in_pytorch_with_a_warning():
+    torch.manual_seed(0)
+    model = _Altered(hidden=8, layers=1, lookahead_s=0.1, fs=360).eval()
+    model.out.bias.data.fill_(1.0)  # the relu then changes the output: the self-check must see it
+    with pytest.warns(UserWarning, match="PyTorch"):
+        det = StreamingDetector(fs=360, checkpoint=model)
+    assert det._network.engine is None
+    x, _ = synthetic_ecg(3600)
+    peaks = np.concatenate([det.push(x[i:i + 36]) for i in range(0, len(x), 36)] + [det.flush()])
+    assert peaks.dtype == np.int64  # it runs (its peaks are whatever the altered head gives)
+
+
+def test_the_denoiser_streams_the_same_samples_on_the_engine_and_in_pytorch():
+    den = StreamingDenoiser(fs=360)
+    x, _ = synthetic_ecg(3600)
+    x = x + 0.1 * np.random.default_rng(1).normal(size=len(x))
+    on_engine = np.concatenate([den.push(x[i:i + 36]) for i in range(0, len(x), 36)] + [den.flush()])
+    den._network.engine = None  # PyTorch from here on
+    den.reset()
+    in_torch = np.concatenate([den.push(x[i:i + 36]) for i in range(0, len(x), 36)] + [den.flush()])
+    assert np.allclose(on_engine, in_torch, atol=1e-5) and np.abs(on_engine - x).max() > 1e-3
+
+
+def test_blas_threads_restores_the_thread_counts():
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with blas_threads(1):
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
