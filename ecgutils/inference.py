@@ -47,7 +47,7 @@ def check_signal(signal, fs: float) -> np.ndarray:
                          "pass one lead, e.g. signal[:, 0]")
     if x.size == 0:
         raise ValueError("the signal is empty: pass at least one sample")
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         bad = np.flatnonzero(~np.isfinite(x))
         raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); "
                          "fill or cut them first (ecgutils.data.read_record(..., nan_policy='interpolate'))")

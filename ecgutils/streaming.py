@@ -199,6 +199,7 @@ class StreamingDetector(_Stream):
         self.model = _model("stream_detector", checkpoint, CausalGRUDetector)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
         self._network = _Network(self.model, 1)
+        self._calibrate = calibration.calibrator(getattr(self.model, "shipped_role", None))
         self.reset()
 
     def reset(self) -> None:
@@ -221,11 +222,13 @@ class StreamingDetector(_Stream):
             self._frames_out += len(logits)
             found += self._picker.feed(expit(logits[skip:].astype(np.float64)), frames.ravel())
             prob += self._picker.found_prob.tolist()
+        if not found:  # most pushes
+            self.probability, self.confidence = np.zeros(0), np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.int64)
         idx = np.round(np.asarray(found) * self.fs / self.model.fs).astype(np.int64)
         keep = idx < (n_total if n_total is not None else np.inf)
         self.probability = np.asarray(prob)[keep]
-        self.confidence = calibration.confidence(self.probability, getattr(self.model, "shipped_role", None)) \
-            if len(self.probability) else np.zeros(0, dtype=np.float32)
+        self.confidence = self._calibrate(self.probability)
         return idx[keep]
 
     def _end(self) -> _Blocks:

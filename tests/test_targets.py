@@ -80,3 +80,23 @@ def test_realtime_targets_met_and_not_met():
     assert not bad.met[bad.index.str.startswith("real time")].any()
     assert bad.loc["real time: every DS2 detection reported within latency_s + one chunk (detections later)",
                    "measured"] == 3
+
+
+def test_throughput_rows_compare_each_figure_with_its_target():
+    from ecgutils.evaluation.throughput import TARGETS
+
+    table = pd.DataFrame([
+        {"task": "stream detector", "setting": "one stream, 0.1 s chunks", "x_real_time": 450.0,
+         "target": TARGETS["stream 100 ms"]},
+        {"task": "stream denoiser", "setting": "one stream, 1 s chunks", "x_real_time": 1200.0,
+         "target": TARGETS["stream 1 s"]},
+        {"task": "offline detect_r_peaks", "setting": "60 records, one call each", "x_real_time": 90.0,
+         "target": float("nan")},  # no target: no row
+        {"task": "folder annotate", "setting": "48 records, 2 worker(s)", "x_real_time": 700.0, "speedup_vs_1": 1.8,
+         "target": TARGETS["folder 2 workers / 1"]}])
+    t = check_targets(_tables(), throughput=table).set_index("target")
+    assert t.loc["stream detector, one stream, 0.1 s chunks: >= 400x real time", "met"]
+    assert not t.loc["stream denoiser, one stream, 1 s chunks: >= 1500x real time", "met"]
+    row = t.loc["folder annotate, 48 records, 2 worker(s): >= 1.7x faster than 1 worker"]
+    assert row.measured == 1.8 and row.met
+    assert not any("one call each" in name for name in t.index)

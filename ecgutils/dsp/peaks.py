@@ -239,7 +239,7 @@ class CausalPicker:
             self.found_prob = np.zeros(0)
             return []
         found, probs = [], []
-        for i in np.flatnonzero(self.prob[w:w + n] >= self.threshold):  # few: only frames near a beat
+        for i in (self.prob[w:w + n] >= self.threshold).nonzero()[0]:  # few: only frames near a beat
             win = self.prob[i:i + 2 * w + 1]
             c = win[w]
             if not (c > win[:w].max() and c >= win[w + 1:].max()):

@@ -8,8 +8,10 @@ Usage::
 
 It scores the models on the evaluation protocol's test cases with the same functions notebooks 02 and 03 use
 (:func:`ecgutils.evaluation.denoising.report`, :func:`ecgutils.evaluation.detection.report`), times inference on
-one hour of ECG on this machine, reads the training time from the training histories, and checks each figure against
-the targets (:mod:`ecgutils.evaluation.targets`). The shipped weights are scored on the full profile's test set.
+one hour of ECG on this machine (and, for the shipped models, streaming, batched and folder throughput:
+:mod:`ecgutils.evaluation.throughput`), reads the training time from the training histories, and checks each figure
+against the targets (:mod:`ecgutils.evaluation.targets`). The shipped weights are scored on the full profile's test
+set.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ecgutils.export import write_csv
 from ecgutils.inference import denoise, detect_r_peaks
 from ecgutils.data.noise import NoiseBank
 from ecgutils.evaluation.targets import check_targets
+from ecgutils.evaluation.throughput import throughput_table
 
 
 def time_inference(fn, signal: np.ndarray, repeats: int = 3) -> float:
@@ -221,11 +224,13 @@ def main(argv=None) -> int:
         print(f"cannot benchmark yet: {exc}", file=sys.stderr)
         return 1
     training = training_table(args.models)
-    targets = check_targets(q, speed, training)
+    throughput = throughput_table() if args.models == "reference" else None  # the shipped models' throughput
+    targets = check_targets(q, speed, training, throughput)
     pd.set_option("display.width", 160)
     for title, df in headline_tables(q).items():
         print(f"\n== {title} ==\n{df.round(4).to_string()}")
-    for name, df in [("speed", speed), ("training", training), ("targets", targets)]:
+    extra = [("throughput", throughput)] if throughput is not None else []
+    for name, df in [("speed", speed), ("training", training)] + extra + [("targets", targets)]:
         write_csv(df, cdir / f"benchmark_{name}.csv", index=False)
         print(f"\n== {name} ==\n{df.to_string(index=False, float_format=lambda v: f'{v:.3g}')}")
     for name, df in q.items():

@@ -120,8 +120,8 @@ def _realtime(tables: dict) -> list[tuple]:
     return rows
 
 
-def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.DataFrame | None = None
-                  ) -> pd.DataFrame:
+def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
+                  throughput: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each target, the measured figure and whether it is met.
 
     Parameters
@@ -134,6 +134,8 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
         ``task``, ``device``, ``x_real_time``.
     training : pandas.DataFrame, optional
         ``model``, ``total_minutes``.
+    throughput : pandas.DataFrame, optional
+        :func:`ecgutils.evaluation.throughput.throughput_table` (rows with a ``target``).
 
     Returns
     -------
@@ -151,4 +153,10 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     if training is not None and "lstm_denoiser" in set(training.model):
         m = float(training.set_index("model").loc["lstm_denoiser", "total_minutes"])
         rows.append((f"LSTM training < {BARS['lstm_minutes']:g} min", m, m < BARS["lstm_minutes"]))
+    if throughput is not None:
+        for _, r in throughput[throughput.target.notna()].iterrows():
+            folder = "speedup_vs_1" in r and pd.notna(r.get("speedup_vs_1"))
+            measured = float(r.speedup_vs_1) if folder else float(r.x_real_time)
+            unit = "x faster than 1 worker" if folder else "x real time"
+            rows.append((f"{r.task}, {r.setting}: >= {r.target:g}{unit}", measured, measured >= r.target))
     return pd.DataFrame(rows, columns=["target", "measured", "met"])

@@ -53,10 +53,16 @@ def confidence(raw: np.ndarray, role: str | None) -> np.ndarray:
     -------
     ndarray, same shape as ``raw``, float32, in [0, 1]
     """
+    return calibrator(role)(raw)
+
+
+def calibrator(role: str | None):
+    """:func:`confidence` for one ``role``, the calibration read once (a stream calls it on every push)."""
     if role is None:
-        return np.asarray(raw, dtype=np.float32)
+        return lambda raw: np.asarray(raw, dtype=np.float32)
     m = load()[role]
-    return np.interp(np.asarray(raw, dtype=np.float64), m["x"], m["y"]).astype(np.float32)
+    x, y = np.asarray(m["x"], dtype=np.float64), np.asarray(m["y"], dtype=np.float64)
+    return lambda raw: np.interp(np.asarray(raw, dtype=np.float64), x, y).astype(np.float32)
 
 
 def quality(features: np.ndarray) -> np.ndarray:
