@@ -12,10 +12,11 @@ time. The engine reads the trained weights once and runs the same computation wi
   layer below, are columns of the same product) and the gates run as one call per kind for all layers.
 
 What changes is the order of a few additions, not the network: the engine agrees with ``model.step`` to float32
-rounding (tested at 1e-5), gives the same numbers whatever the chunking (the shapes of a stream's calls never depend
-on the chunk size, per frame), and checks itself against the PyTorch model when it is built
-(:func:`engine_for` falls back to PyTorch, with a warning, for a network it does not recognise, such as a notebook's
-modified copy).
+rounding (tested at 1e-5) and checks itself against it when it is built (:func:`engine_for` falls back to PyTorch,
+with a warning, for a network it does not recognise, such as a notebook's modified copy). A stream's numbers do not
+depend on its chunking or on the other streams of its batch, bit for bit (tested): the recurrent product is one
+vector-matrix product per stream and frame, and the other products see C-ordered weights, for which OpenBLAS
+computes each row alike whatever the number of rows.
 
 >>> import torch
 >>> from ecgutils.models.causal import CausalGRUDetector
@@ -36,10 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.signal as sps
+import torch
 from scipy.special import expit
 from torch import nn
 
-from ecgutils.models.causal import NORM_FLOOR_MV, CausalGRUDetector, CausalLSTMDenoiser, _CausalRNN
+from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
 CHECK_ATOL = 1e-4
@@ -303,8 +305,8 @@ def _fingerprint(model) -> tuple:
 
 
 def engine_for(model: _CausalRNN):
-    """A :class:`StreamEngine` for ``model`` if it computes what ``model.step`` computes (checked on a few seconds
-    of random input), else None with a warning (the caller then runs the PyTorch model). Kept with the model until
+    """A :class:`StreamEngine` for ``model`` if it computes what ``model.step`` computes (checked on 24 frames of
+    random input on a drifting baseline), else None with a warning (the caller then runs the PyTorch model). Kept with the model until
     its weights change, so the streams of one model share one engine."""
     key = _fingerprint(model)
     cached = _ENGINES.get(model)
@@ -316,8 +318,6 @@ def engine_for(model: _CausalRNN):
 
 
 def _checked_engine(model: _CausalRNN):
-    import torch
-
     try:
         engine = StreamEngine(model)
     except (TypeError, AttributeError) as exc:
@@ -337,6 +337,3 @@ def _checked_engine(model: _CausalRNN):
 
 
 __all__ = ["CHECK_ATOL", "EngineState", "StreamEngine", "engine_for"]
-
-# the model classes the engine was written for (named for readers; any structural copy passes the self-check)
-_KNOWN = (CausalGRUDetector, CausalLSTMDenoiser)
