@@ -32,14 +32,7 @@ from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.inference import check_signal
 from ecgutils.models import calibration, checkpoints
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
-from ecgutils.models.runtime import blas_threads, threads
-from ecgutils.models.stream_engine import engine_for
-
-#: PyTorch threads of a stream: a block is too small to share, and a thread waiting for a busy core slows every call.
-STREAM_THREADS = 1
-#: The most blocks of one network call (91 s at 360 Hz): a push of a whole recording runs in pieces this long.
-MAX_CALL_BLOCKS = 1024
-
+from ecgutils.models.stream_runner import Blocks, StreamNetwork, advance
 
 def _check_chunk(chunk, fs: float) -> np.ndarray:
     try:
@@ -57,118 +50,22 @@ def _model(role: str, checkpoint, cls):
     return model
 
 
-class _Blocks:
-    """One stream's input: samples at ``fs`` in, whole blocks of frames at the model's rate out."""
-
-    def __init__(self, model, fs: float):
-        self.frame = model.frame
-        self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs_in=fs, fs_out=model.fs)
-        self.size = BLOCK_FRAMES * model.frame
-        self.pending = np.zeros(0, dtype=np.float32)
-        self.n_in = 0  # input samples pushed, at fs
-        self.n_model = 0  # samples at the model's rate received (real ones)
-        self.last = 0.0  # the last of them, mV
-
-    @property
-    def delay_s(self) -> float:
-        return 0.0 if self.resampler is None else self.resampler.delay_s
-
-    @property
-    def ready(self) -> int:  # complete blocks waiting for the network
-        return len(self.pending) // self.size
-
-    def push(self, x: np.ndarray) -> "_Blocks":
-        """Feed input samples at ``fs``."""
-        self.n_in += len(x)
-        z = x if self.resampler is None else self.resampler.push(x)
-        self.n_model += len(z)
-        if len(z):
-            self.last = float(z[-1])
-        return self._add(z)
-
-    def flush(self, extra_frames: int) -> "_Blocks":
-        """The end of the stream: the rest of the input, then its last value for ``extra_frames`` more frames."""
-        z = np.zeros(0) if self.resampler is None else self.resampler.flush()
-        self.n_model += len(z)
-        last = float(z[-1]) if len(z) else self.last
-        fill = (-(len(self.pending) + len(z) + extra_frames * self.frame)) % self.size
-        return self._add(np.concatenate([z, np.full(extra_frames * self.frame + fill, last)]))
-
-    def _add(self, z: np.ndarray) -> "_Blocks":
-        self.pending = np.concatenate([self.pending, np.asarray(z, dtype=np.float32)])
-        return self
-
-    def take(self, k: int) -> np.ndarray:
-        """The next ``k`` blocks as frames, shape (k * BLOCK_FRAMES, frame)."""
-        frames = self.pending[:k * self.size].reshape(-1, self.frame)
-        self.pending = self.pending[k * self.size:]
-        return frames
-
-
-class _Network:
-    """The network of a set of streams and their state, one row per stream: the NumPy engine
-    (:mod:`ecgutils.models.stream_engine`) when it computes what the model computes, else the PyTorch model."""
-
-    def __init__(self, model, n: int):
-        self.model, self.n = model, n
-        self.engine = engine_for(model)
-        self.reset()
-
-    def reset(self) -> None:
-        """New streams in every row."""
-        self.state = (self.engine or self.model).initial_state(self.n)
-
-    def run(self, rows: list, frames: np.ndarray) -> np.ndarray:
-        """The network's output (numpy) for ``frames`` (len(rows), n_frames, frame) of the streams in ``rows``."""
-        whole = len(rows) == self.n
-        state = self.state if whole else self.state.rows(rows)
-        if self.engine is not None:
-            y = self.engine.step(frames, state)  # updates the state in place
-        else:
-            with threads(STREAM_THREADS), torch.no_grad():
-                y, state = self.model.step(frames, state)
-            y = y.cpu().numpy()
-            if whole:
-                self.state = state
-        if not whole:
-            self.state.put(rows, state)
-        return y
-
-
-def _advance(network: _Network, streams: list) -> list:
-    """Run every complete block of every stream (row ``i`` of ``network`` is ``streams[i]``): one network call for
-    all the streams that have blocks (as many blocks as all of them have, at most :data:`MAX_CALL_BLOCKS`), again
-    while any has more.
-
-    Returns, per stream, a list of ``(frames, output)``: frames (n_frames, frame) and the model's output for them.
-    """
-    out = [[] for _ in streams]
-    with blas_threads(STREAM_THREADS):
-        while rows := [i for i, s in enumerate(streams) if s.ready]:
-            k = min(MAX_CALL_BLOCKS, *(streams[i].ready for i in rows))
-            frames = np.stack([streams[i].take(k) for i in rows])
-            y = network.run(rows, frames)
-            for j, i in enumerate(rows):
-                out[i].append((frames[j], y[j]))
-    return out
-
-
 class _Stream:
     """push and flush as: feed the blocks, run the network, turn its output into answers (the pool batches step 2)."""
 
     model: torch.nn.Module
-    _blocks: _Blocks
-    _network: _Network
+    _blocks: Blocks
+    _network: StreamNetwork
 
     def push(self, chunk) -> np.ndarray:
         """Feed the next samples (1-D, mV, at least one); returns the answers decided now."""
-        return self._answers(_advance(self._network, [self._feed(chunk)])[0])
+        return self._answers(advance(self._network, [self._feed(chunk)])[0])
 
     def flush(self) -> np.ndarray:
         """End of the stream: the answers not yet given. Call :meth:`reset` to start another stream."""
-        return self._last_answers(_advance(self._network, [self._end()])[0])
+        return self._last_answers(advance(self._network, [self._end()])[0])
 
-    def _feed(self, chunk) -> _Blocks:
+    def _feed(self, chunk) -> Blocks:
         return self._blocks.push(_check_chunk(chunk, self.fs))
 
 
@@ -198,13 +95,13 @@ class StreamingDetector(_Stream):
         self.fs = float(fs)
         self.model = _model("stream_detector", checkpoint, CausalGRUDetector)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
-        self._network = _Network(self.model, 1)
+        self._network = StreamNetwork(self.model, 1)
         self._calibrate = calibration.calibrator(getattr(self.model, "shipped_role", None))
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one at sample 0."""
-        self._blocks = _Blocks(self.model, self.fs)
+        self._blocks = Blocks(self.model, self.fs)
         self._network.reset()
         self._picker = CausalPicker(self.model.frame, fs=self.model.fs, threshold=self.threshold)
         self._frames_out = 0  # network outputs so far (the first `lookahead` are about frames before the start)
@@ -231,7 +128,7 @@ class StreamingDetector(_Stream):
         self.confidence = self._calibrate(self.probability)
         return idx[keep]
 
-    def _end(self) -> _Blocks:
+    def _end(self) -> Blocks:
         return self._blocks.flush(self.model.lookahead + 2 * PICK_WAIT_FRAMES + 2)
 
     def _last_answers(self, blocks: list) -> np.ndarray:
@@ -258,12 +155,12 @@ class StreamingDenoiser(_Stream):
         check_signal(np.zeros(1), fs)
         self.fs = float(fs)
         self.model = _model("stream_denoiser", checkpoint, CausalLSTMDenoiser)
-        self._network = _Network(self.model, 1)
+        self._network = StreamNetwork(self.model, 1)
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream: the next push() starts a new one."""
-        self._blocks = _Blocks(self.model, self.fs)
+        self._blocks = Blocks(self.model, self.fs)
         self._network.reset()
         self._back = None if self._blocks.resampler is None else StreamResampler(fs_in=self.model.fs, fs_out=self.fs)
         self._waiting = np.zeros((0, self.model.frame), dtype=np.float32)  # input frames awaiting their correction
@@ -301,7 +198,7 @@ class StreamingDenoiser(_Stream):
         self._given += len(y)
         return y
 
-    def _end(self) -> _Blocks:
+    def _end(self) -> Blocks:
         return self._blocks.flush(self.model.lookahead + 1)
 
     def _last_answers(self, blocks: list) -> np.ndarray:
@@ -339,7 +236,7 @@ class StreamPool:
         first = stream(fs=rates[0], checkpoint=checkpoint, **kwargs)
         self.model = first.model
         self.streams = [first] + [stream(fs=r, checkpoint=self.model, **kwargs) for r in rates[1:]]
-        self._network = _Network(self.model, n)
+        self._network = StreamNetwork(self.model, n)
 
     def push(self, chunks) -> list:
         """Feed one chunk per stream (1-D, mV; None or empty: nothing new); returns each stream's answers, as its
@@ -348,11 +245,11 @@ class StreamPool:
             raise ValueError(f"expected one chunk per stream ({len(self.streams)}), got {len(chunks)}")
         chunks = [None if c is None or np.size(c) == 0 else _check_chunk(c, s.fs) for c, s in zip(chunks, self.streams)]
         blocks = [s._blocks if c is None else s._blocks.push(c) for c, s in zip(chunks, self.streams)]
-        return [s._answers(b) for s, b in zip(self.streams, _advance(self._network, blocks))]
+        return [s._answers(b) for s, b in zip(self.streams, advance(self._network, blocks))]
 
     def flush(self) -> list:
         """End of every stream: each one's remaining answers. Call :meth:`reset` to start new streams."""
-        blocks = _advance(self._network, [s._end() for s in self.streams])
+        blocks = advance(self._network, [s._end() for s in self.streams])
         return [s._last_answers(b) for s, b in zip(self.streams, blocks)]
 
     def reset(self) -> None:
@@ -360,31 +257,3 @@ class StreamPool:
         for s in self.streams:
             s.reset()
         self._network.reset()
-
-
-def frame_probabilities(model: CausalGRUDetector, signals: list) -> list:
-    """The streaming detector's frame probabilities for whole signals (mV at ``model.fs``), as
-    :class:`StreamingDetector` computes them, one row per signal (as in a :class:`StreamPool`).
-
-    Returns
-    -------
-    list of ndarray, shape (ceil(n_samples / frame),)
-        The probability about each frame.
-    """
-    streams = [_Blocks(model, model.fs).push(np.asarray(x, dtype=np.float32)).flush(model.lookahead) for x in signals]
-    out = []
-    for x, pieces in zip(signals, _advance(_Network(model, len(signals)), streams)):
-        prob = expit(np.concatenate([y for _, y in pieces]).astype(np.float64))
-        out.append(prob[model.lookahead:model.lookahead + -(-len(x) // model.frame)])
-    return out
-
-
-def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, signal: np.ndarray | None = None
-               ) -> np.ndarray:
-    """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``.
-
-    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`StreamingDetector` applies it.
-    """
-    picker = CausalPicker(model.frame, fs=model.fs, threshold=threshold, t_wave_check=signal is not None)
-    found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]), signal)
-    return np.round(np.asarray(found)).astype(np.int64)

@@ -12,7 +12,8 @@ from ecgutils.training.losses import trimmed
 from ecgutils.evaluation.metrics import match_beats
 from ecgutils.evaluation.realtime import run_stream
 from ecgutils.dsp.resampling import StreamResampler, design_filter
-from ecgutils.streaming import StreamingDenoiser, StreamingDetector, frame_probabilities, pick_peaks
+from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector
 from tests.helpers import synthetic_ecg
 
 

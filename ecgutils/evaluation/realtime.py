@@ -23,7 +23,8 @@ from ecgutils.evaluation.metrics import denoising_metrics, match_beats
 from ecgutils.data.nstdb import load_cases, segment_starts
 from ecgutils.evaluation.detection import Batched, detect_records, excerpt, nstdb_from, nstdb_table, score_records
 from ecgutils.data.splits import NSTDB_LEVELS
-from ecgutils.streaming import StreamingDenoiser, StreamingDetector, StreamPool, frame_probabilities, pick_peaks
+from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
+from ecgutils.streaming import StreamingDenoiser, StreamingDetector, StreamPool
 from ecgutils.data.windows import WINDOW
 
 #: The chunk of a simulated live stream, s (a typical Bluetooth ECG packet rate is 10 per second).
@@ -93,9 +94,9 @@ def batched_detector(model: CausalGRUDetector) -> Batched:
     :class:`ecgutils.evaluation.detection.Batched` detector for :func:`ecgutils.evaluation.detection.detect_records`.
 
     The network runs block by block as in :class:`StreamingDetector`, one row per record
-    (:func:`ecgutils.streaming.frame_probabilities`), and the peaks are picked by the same causal picker with the
-    T-wave rule (:func:`ecgutils.streaming.pick_peaks`); a batch may differ from a single stream in the last bits of
-    a float (the tests compare both). The signals are at the model's rate (360 Hz, the records').
+    (:func:`ecgutils.models.stream_runner.frame_probabilities`), and the peaks are picked by the same causal picker
+    with the T-wave rule (:func:`ecgutils.models.stream_runner.pick_peaks`); each row's numbers are those of a single
+    stream (the tests compare both). The signals are at the model's rate (360 Hz, the records').
     """
     def run(signals: list) -> list:
         probs = frame_probabilities(model, signals)

@@ -39,7 +39,8 @@ from ecgutils.inference import detect_r_peaks, signal_quality
 from ecgutils.io.fetch import fetch_record
 from ecgutils.io.records import read_record, read_records
 from ecgutils.models import checkpoints
-from ecgutils.streaming import StreamingDetector, StreamPool, frame_probabilities, pick_peaks
+from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
+from ecgutils.streaming import StreamingDetector, StreamPool
 
 #: Baseline swings, times the record's QRS amplitude (peak to peak).
 SWING_FACTORS = (2, 5, 10)

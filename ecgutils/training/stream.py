@@ -2,7 +2,7 @@
 
 The causal denoiser trains exactly like the offline LSTM (:func:`ecgutils.training.denoiser.train_denoiser`); the
 causal detector like the offline GRU (:func:`ecgutils.training.rpeak.fit_detector`), and its threshold is then
-chosen on the validation records through its own streaming peak picking (:func:`ecgutils.streaming.pick_peaks`).
+chosen on the validation records through its own streaming peak picking (:func:`ecgutils.models.stream_runner.pick_peaks`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.data.store import WindowStore
 from ecgutils.data.noise import NoiseBank
 from ecgutils.training.rpeak import fit_and_tune, tune_threshold
-from ecgutils.streaming import frame_probabilities, pick_peaks
+from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
 from ecgutils.training.loop import Fitted
 
 
