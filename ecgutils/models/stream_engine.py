@@ -134,7 +134,8 @@ class StreamEngine:
         Rows: the layers' states (``layers * hidden``), the bias row, the first layer's input (``hidden``). Columns:
         the gates grouped by kind across layers, each kind ``layers * hidden`` wide: GRU ``[r | z | n, recurrent
         part | n, input part]`` (``r`` multiplies only the recurrent part of ``n``), LSTM ``[i | f | o | g]`` (the
-        sigmoids first). The sigmoid gates' columns (and the GRU's recurrent ``n`` part) are halved (see :meth:`_recurrent`)."""
+        sigmoids first). The sigmoid gates' columns (and the GRU's recurrent ``n`` part) are halved (see
+        :meth:`_recurrent`)."""
         L, H = self.layers, self.hidden
         W = np.zeros((L * H + 1 + rnn.input_size, 4 * L * H))
         bias = L * H
@@ -306,8 +307,8 @@ def _fingerprint(model) -> tuple:
 
 def engine_for(model: _CausalRNN):
     """A :class:`StreamEngine` for ``model`` if it computes what ``model.step`` computes (checked on 24 frames of
-    random input on a drifting baseline), else None with a warning (the caller then runs the PyTorch model). Kept with the model until
-    its weights change, so the streams of one model share one engine."""
+    random input on a drifting baseline), else None with a warning (the caller then runs the PyTorch model). Kept
+    with the model until its weights change, so the streams of one model share one engine."""
     key = _fingerprint(model)
     cached = _ENGINES.get(model)
     if cached is not None and cached[0] == key:

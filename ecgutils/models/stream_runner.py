@@ -143,7 +143,8 @@ def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, sig
                ) -> np.ndarray:
     """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``.
 
-    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`ecgutils.streaming.StreamingDetector` applies it.
+    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`ecgutils.streaming.StreamingDetector`
+    applies it.
     """
     picker = CausalPicker(model.frame, fs=model.fs, threshold=threshold, t_wave_check=signal is not None)
     found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]), signal)
