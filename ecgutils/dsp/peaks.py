@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from ecgutils.dsp.filters import CausalFilter, ecg_bandpass
+from ecgutils.dsp.filters import CausalFilter, butter_sos, ecg_bandpass
 
 #: Shortest distance between two R-peaks, s (refractory period).
 REFRACTORY_S = 0.2
@@ -140,7 +140,7 @@ class CausalSlope:
     """
 
     def __init__(self, *, fs: float):
-        self.sos = sps.butter(2, [5.0, 15.0], btype="bandpass", fs=fs, output="sos")
+        self.sos = butter_sos(2, (5.0, 15.0), "bandpass", fs=float(fs))
         #: The filter's group delay at 10 Hz, samples: a QRS's steepest slope comes this much after the QRS.
         self.delay = int(round(float(sps.group_delay(sps.sos2tf(self.sos), w=[10.0], fs=fs)[1][0])))
         self.filter = CausalFilter(self.sos)

@@ -88,6 +88,7 @@ class StreamResampler:
         self.half = 10 * max(self.up, self.down)
         taps = design_filter(self.up, self.down) * self.up
         self.n_taps = -(-len(taps) // self.up)  # input samples under the filter
+        self._taps = np.arange(self.n_taps)
         self._h = np.zeros(self.n_taps * self.up)
         self._h[:len(taps)] = taps
         self.delay_s = self.half / self.up / float(fs_in)
@@ -102,12 +103,11 @@ class StreamResampler:
         base = n * self.down + self.half
         hi = base // self.up  # newest input sample under the filter
         phase = base % self.up
-        y = np.zeros(len(n))
-        for j in range(self.n_taps):  # fixed order of multiply-adds: the same numbers whatever the chunks
-            idx = np.clip(hi - j, 0, None) - x0  # before the start: the first sample (edge padding)
-            y += self._h[phase + j * self.up] * x_ext[np.minimum(idx, len(x_ext) - 1)]
+        j = self._taps
+        idx = np.clip(hi[:, None] - j, 0, None) - x0  # before the start: the first sample (edge padding)
+        terms = self._h[phase[:, None] + j * self.up] * x_ext[np.minimum(idx, len(x_ext) - 1)]
         self._done = n_stop
-        return y
+        return terms.sum(axis=1)  # row by row, the same additions whatever the number of rows: chunking cannot matter
 
     def _ready(self, n_input: int) -> int:
         """Output samples whose input lies below ``n_input``: those with ``(n * down + half) // up < n_input``."""
