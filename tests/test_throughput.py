@@ -156,3 +156,16 @@ def test_a_flat_signal_among_many_gives_no_peaks_and_leads_are_not_mistaken_for_
     assert len(out[0]) > 5 and len(out[1]) == 0
     with pytest.raises(ValueError, match="n_leads"):
         detect_r_peaks(np.stack([x, x], axis=1), fs=360)
+
+
+def test_the_throughput_rows_name_their_setting_and_target():
+    from ecgutils.evaluation.throughput import TARGETS, pool_rows, stream_rows
+
+    x, _ = synthetic_ecg(12 * 360)
+    rows = stream_rows(x, repeats=1) + pool_rows([x, x[::-1].copy(), 0.5 * x], repeats=1)
+    assert [r["task"] for r in rows] == ["stream detector"] * 2 + ["stream denoiser"] * 2 + ["stream detector"] \
+        + ["stream detector", "stream denoiser"]
+    assert [r["target"] for r in rows[:4]] == [TARGETS["stream 100 ms"], TARGETS["stream 1 s"]] * 2
+    assert np.isnan(rows[4]["target"]) and "250 Hz" in rows[4]["setting"]
+    assert all(r["target"] == TARGETS["pool of 100, per stream"] and "pool of 3" in r["setting"] for r in rows[5:])
+    assert all(r["x_real_time"] > 1 and r["compute_s"] > 0 for r in rows)
