@@ -34,6 +34,7 @@ from ecgutils.models import calibration, checkpoints
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
 from ecgutils.models.stream_runner import Blocks, StreamNetwork, advance
 
+
 def _check_chunk(chunk, fs: float) -> np.ndarray:
     try:
         return check_signal(chunk, fs)
