@@ -117,3 +117,28 @@ def test_blas_threads_restores_the_thread_counts():
     with blas_threads(1):
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_a_pool_of_networks_the_engine_does_not_know_gives_each_stream_its_own_peaks():
+    """The PyTorch fallback in a pool: streams at different rates advance in different calls (rows() and put() of
+    the PyTorch state), and each gets the peaks it gets alone."""
+    from ecgutils.streaming import StreamPool
+
+    torch.manual_seed(0)
+    model = _Altered(hidden=8, layers=1, lookahead_s=0.1, fs=360).eval()
+    model.out.bias.data.fill_(1.0)
+    rates = [360, 250]
+    signals = [synthetic_ecg(int(8 * fs), fs, seed=i)[0] for i, fs in enumerate(rates)]
+    with pytest.warns(UserWarning, match="PyTorch"):
+        pool = StreamPool(StreamingDetector, 2, fs=rates, checkpoint=model)
+    assert pool._network.engine is None
+    out = [[], []]
+    for i in range(0, 8 * 10):  # 100 ms chunks at each stream's rate
+        for o, y in zip(out, pool.push([s[i * fs // 10:(i + 1) * fs // 10] for s, fs in zip(signals, rates)])):
+            o.append(y)
+    for o, y in zip(out, pool.flush()):
+        o.append(y)
+    for x, fs, got in zip(signals, rates, out):
+        alone = StreamingDetector(fs=fs, checkpoint=model)
+        ref = np.concatenate([alone.push(x[i:i + fs // 10]) for i in range(0, len(x), fs // 10)] + [alone.flush()])
+        assert len(ref) > 5 and np.array_equal(np.concatenate(got), ref)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -29,7 +30,12 @@ def threads(n: int | None):
         torch.set_num_threads(before)
 
 
-_BLAS = []  # threadpoolctl's controllers of the BLAS libraries loaded (found once)
+@lru_cache(maxsize=1)
+def _blas_libraries() -> tuple:
+    """threadpoolctl's controllers of the BLAS libraries NumPy and SciPy loaded (looked up once: a few ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
 
 
 @contextmanager
@@ -37,14 +43,9 @@ def blas_threads(n: int):
     """Run the block with ``n`` threads in the BLAS libraries NumPy and SciPy use, then restore their counts.
 
     Small matrix products (a stream's step) are slowed down many times by BLAS threads waiting for a busy core.
-    Costs a few µs (threadpoolctl's controllers are looked up once, on first use).
+    Costs a few µs.
     """
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS.extend(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
-        _BLAS.append(None)  # looked up (even when there is none)
-    libs = [c for c in _BLAS if c is not None]
+    libs = _blas_libraries()
     before = [c.get_num_threads() for c in libs]
     for c in libs:
         c.set_num_threads(n)
