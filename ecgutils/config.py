@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from ecgutils.data.augment import AugmentConfig
 from ecgutils.data.splits import NSTDB_LEVELS, PROFILES, Split, profile_split
 from ecgutils.data.store import WindowConfig
 from ecgutils.models import registry
@@ -97,6 +98,9 @@ class Recipe:
     noise : NoiseConfig
     loss : dict
         ``{"kind": ...}`` plus the loss's options.
+    augment : AugmentConfig
+        How the clean training windows are varied before the noise (other lead, polarity, amplitude, baseline
+        swings); none by default.
     """
 
     name: str
@@ -105,6 +109,7 @@ class Recipe:
     train: TrainConfig
     noise: NoiseConfig
     loss: dict = field(default_factory=dict)
+    augment: AugmentConfig = AugmentConfig()
 
     def to_dict(self) -> dict:
         """A JSON-able copy (what a checkpoint stores)."""
@@ -181,15 +186,21 @@ class ProfileConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Recipe)}
 
 
-def _recipe(role: str, model: dict, train: TrainConfig, noise: NoiseConfig, loss: dict) -> Recipe:
+def _recipe(role: str, model: dict, train: TrainConfig, noise: NoiseConfig, loss: dict,
+            augment: AugmentConfig = AugmentConfig()) -> Recipe:
     """The recipe of ``role``, named and typed by the model registry (its ``stem`` and ``kind``)."""
     row = registry.spec(role)
-    return Recipe(row.stem, row.kind, model, train, noise, loss)
+    return Recipe(row.stem, row.kind, model, train, noise, loss, augment)
 
 
 #: Denoiser and R-peak training noise. The R-peak models go down to -15 dB (NSTDB level 0 is about -12.7 dB).
 DENOISER_NOISE = NoiseConfig(snr_range=(-12.0, 30.0), clean_fraction=0.1)
 RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
+#: The R-peak detectors' training windows (issue 22): half of them from the other lead, a fifth inverted, amplitudes
+#: over a decade, and a baseline swing of 1 to 10 times the QRS amplitude on a third of them.
+RPEAK_AUGMENT = AugmentConfig(other_lead=0.5, flip=0.2, scale=(0.3, 3.0), swing=0.3, swing_max=10.0)
+#: The streaming detector's causal high-pass in front of its running normalisation, Hz (issue 22).
+STREAM_DETECTOR_HIGHPASS_HZ = 0.5
 
 #: Look-aheads of the real-time models compared in notebook 05, s. The reference models' look-aheads were chosen
 #: on the validation records among those of at most 0.3 s (see the README): the detector's by the mean validation
@@ -254,11 +265,13 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
         classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
                            schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
         detector=_recipe("detector", dict(frame=8, hidden=48, layers=2, bidirectional=True), schedule("detector"),
-                         RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+                         RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}, RPEAK_AUGMENT),
         stream_denoiser=_recipe("stream_denoiser", dict(frame=8, hidden=64, layers=2, lookahead_s=DENOISER_LOOKAHEAD_S),
                                 schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
-        stream_detector=_recipe("stream_detector", dict(frame=8, hidden=48, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S),
-                                schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0}),
+        stream_detector=_recipe("stream_detector", dict(frame=8, hidden=48, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S,
+                                                        highpass_hz=STREAM_DETECTOR_HIGHPASS_HZ),
+                                schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0},
+                                RPEAK_AUGMENT),
         tune={"full": TuneConfig(), "quick": _QUICK_TUNE, "smoke": _SMOKE_TUNE}[profile],
         evaluation=_EVALUATION[profile],
     )
@@ -280,21 +293,24 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
     """
     train_keys = {f.name for f in fields(TrainConfig)}
     noise_keys = {f.name for f in fields(NoiseConfig)}
-    model, train, noise, loss = dict(recipe.model), {}, {}, dict(recipe.loss)
+    augment_keys = {f.name for f in fields(AugmentConfig)}
+    model, train, noise, augment, loss = dict(recipe.model), {}, {}, {}, dict(recipe.loss)
     for key, value in changes.items():
         if key in train_keys:
             train[key] = value
         elif key in noise_keys:
             noise[key] = value
-        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s"):
+        elif key in augment_keys:
+            augment[key] = value
+        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz"):
             model[key] = value
         elif key == "loss":
             loss = {"kind": value} if isinstance(value, str) else dict(value)
         else:
-            valid = sorted(train_keys | noise_keys | set(model) | {"loss"})
+            valid = sorted(train_keys | noise_keys | augment_keys | set(model) | {"loss"})
             raise ValueError(f"unknown setting {key!r} for {recipe.name}; valid options: {', '.join(valid)}")
     return replace(recipe, model=model, train=replace(recipe.train, **train), noise=replace(recipe.noise, **noise),
-                   loss=loss)
+                   loss=loss, augment=replace(recipe.augment, **augment))
 
 
 def with_lookahead(recipe: Recipe, seconds: float) -> Recipe:

@@ -7,6 +7,7 @@ and the processed window store under ``data/processed/``.
 ``noise``      Gaussian and NSTDB noise scaled to a target SNR (training half / test half of each recording)
 ``nstdb``      the noisy and clean segments of the 12 NSTDB test records
 ``store``      build and load the processed window store (notebook 01)
+``augment``    other lead, polarity, amplitude and baseline swings for training windows (the detectors)
 =============  ==============================================================================================
 """
 

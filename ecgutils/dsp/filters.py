@@ -131,6 +131,32 @@ def highpass_sos(cutoff_hz: float, *, fs: float, order: int = 2) -> np.ndarray:
     return butter_sos(order, float(cutoff_hz), "highpass", fs=float(fs))
 
 
+def causal_filter(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    """``sos`` run forward along the last axis, each row starting in the steady state of its first sample: what a
+    :class:`CausalFilter` gives for a stream that starts with that row.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., n_samples)
+    sos : ndarray, shape (n_sections, 6)
+
+    Returns
+    -------
+    ndarray, float64, the shape of ``x``
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(2, 500))
+    >>> sos = highpass_sos(0.5, fs=360)
+    >>> bool(np.array_equal(causal_filter(x, sos)[1], CausalFilter(sos).push(x[1])))
+    True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sos = np.asarray(sos, dtype=np.float64)
+    zi = sps.sosfilt_zi(sos).reshape(len(sos), *([1] * (x.ndim - 1)), 2) * x[None, ..., :1]
+    return sps.sosfilt(sos, x, axis=-1, zi=zi)[0]
+
+
 class CausalFilter:
     """A second-order-sections filter for a live stream (:func:`scipy.signal.sosfilt`, its state carried between
     calls), starting in the steady state of a signal that has always been its first sample: chunking never changes

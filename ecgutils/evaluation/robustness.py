@@ -5,7 +5,7 @@ The cases (issue 22), each on the DS2 records, beats at the MLII annotation time
 - ``DS2 second lead``: the record's other lead (V1, V2, V4 or V5; read by name with
   :func:`ecgutils.io.records.read_record`), scored against the MLII annotations (the same beats).
 - ``DS2 + swing kx``: MLII plus a baseline swing whose peak-to-peak amplitude is ``k`` times the record's QRS
-  amplitude (:func:`baseline_swing`: four slow sines and a few steps, seeded).
+  amplitude (:func:`ecgutils.data.augment.baseline_swing`: four slow sines and a few steps, seeded).
 - ``DS2 at <fs> Hz``: MLII resampled to 128, 200 or 500 Hz (:func:`ecgutils.dsp.resampling.resample`), the
   references rounded to that rate, every detector told the rate.
 
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import wfdb
 
 from sklearn.metrics import roc_auc_score
 
 from ecgutils.constants import FS, NOISE_TEST_START
+from ecgutils.data.augment import baseline_swing, other_lead, qrs_amplitude
 from ecgutils.data.nstdb import NOISE_ONSET, noisy_mask, nstdb_signals
 from ecgutils.data.noise import NoiseBank, noisy_record
 from ecgutils.data.splits import DS2, NSTDB_CLEAN, NSTDB_LEVELS, VALIDATION, record_name
@@ -36,7 +36,6 @@ from ecgutils.dsp.resampling import resample
 from ecgutils.evaluation.detection import Batched, detect_records, excerpt, score_records
 from ecgutils.evaluation.metrics import expected_calibration_error, match_beats
 from ecgutils.inference import detect_r_peaks, signal_quality
-from ecgutils.io.fetch import fetch_record
 from ecgutils.io.records import read_record, read_records
 from ecgutils.models import checkpoints
 from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
@@ -48,57 +47,10 @@ SWING_FACTORS = (2, 5, 10)
 RATES = (128, 200, 500)
 
 
-def qrs_amplitude(signal: np.ndarray, beats: np.ndarray, *, fs: float) -> float:
-    """The record's QRS amplitude: median peak-to-peak of the signal within 50 ms of each beat, mV.
-
-    Examples
-    --------
-    >>> x = np.zeros(3600); x[[500, 1500, 2500]] = 1.2
-    >>> qrs_amplitude(x, np.array([500, 1500, 2500]), fs=360)
-    1.2
-    """
-    half = int(round(0.05 * fs))
-    beats = np.asarray(beats, dtype=np.int64)
-    beats = beats[(beats >= half) & (beats < len(signal) - half)]
-    if len(beats) == 0:
-        raise ValueError("no beat at least 50 ms from the ends of the signal: cannot measure the QRS amplitude")
-    win = np.asarray(signal)[beats[:, None] + np.arange(-half, half + 1)]
-    return float(np.median(np.ptp(win, axis=1)))
-
-
-def baseline_swing(n: int, peak_to_peak_mv: float, rng: np.random.Generator, *, fs: float) -> np.ndarray:
-    """A slow baseline swing of ``n`` samples: four sines of 0.05 to 0.5 Hz (random amplitudes and phases) plus a
-    level that steps to a new value every 60 s on average (Poisson times; each level drawn afresh, up to a third of
-    the sines' range either way, so that steps do not add up over a long record), scaled to ``peak_to_peak_mv`` peak
-    to peak over the whole signal.
-
-    Returns
-    -------
-    ndarray, shape (n,), float32, mV
-
-    Examples
-    --------
-    >>> w = baseline_swing(36_000, 5.0, np.random.default_rng(0), fs=360)
-    >>> round(float(np.ptp(w)), 3)
-    5.0
-    """
-    t = np.arange(n) / fs
-    freq, amp, phase = rng.uniform(0.05, 0.5, 4), rng.uniform(0.5, 1.0, 4), rng.uniform(0, 2 * np.pi, 4)
-    w = (amp[:, None] * np.sin(2 * np.pi * freq[:, None] * t + phase[:, None])).sum(axis=0)
-    steps = np.sort(rng.integers(0, n, rng.poisson(n / fs / 60)))
-    levels = rng.uniform(-1, 1, len(steps) + 1) * np.ptp(w) / 3
-    w = w + levels[np.searchsorted(steps, np.arange(n), side="right")]
-    return (w * peak_to_peak_mv / max(np.ptp(w), 1e-12)).astype(np.float32)
-
-
 def second_lead(records=DS2, **fetch_kwargs) -> tuple[dict, dict]:
     """Each record's lead other than MLII (mV, 360 Hz) and the MLII annotation times (samples)."""
-    signals, refs = {}, {}
-    for r in records:
-        names = wfdb.rdheader(str(fetch_record(r, db="mitdb", **fetch_kwargs))).sig_name
-        rec = read_record(r, lead=next(n for n in names if n != "MLII"), **fetch_kwargs)
-        signals[r], refs[r] = rec.signal, rec.beats
-    return signals, refs
+    signals = {r: other_lead(r, **fetch_kwargs) for r in records}
+    return signals, {r: read_record(r, **fetch_kwargs).beats for r in records}
 
 
 def with_swing(signals: dict, refs: dict, factor: float, seed: int = 0, *, fs: float) -> dict:

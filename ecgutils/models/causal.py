@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ecgutils.dsp.filters import causal_filter, highpass_sos
 from ecgutils.models.networks import Thresholded
 
 #: Time constant of the running mean and mean square, s.
@@ -174,13 +175,18 @@ class _CausalRNN(nn.Module):
     """Shared trunk: running normalisation, a frame projection and a unidirectional GRU or LSTM."""
 
     def __init__(self, cell: str, frame: int, hidden: int, layers: int, lookahead_s: float, slope: bool,
-                 fs: int, tau_s: float = NORM_TAU_S):
+                 fs: int, tau_s: float = NORM_TAU_S, highpass_hz: float | None = None):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
         if lookahead_s < 0:
             raise ValueError(f"lookahead_s must be 0 or more seconds, got {lookahead_s}")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, lookahead_s=float(lookahead_s), fs=fs)
+        #: Causal Butterworth high-pass (order 2) applied to the input before the running normalisation, Hz; None:
+        #: none. A baseline swing many times the QRS would otherwise set the running scale (issue 22).
+        self.highpass_hz = None if highpass_hz is None else float(highpass_hz)
+        if self.highpass_hz is not None:
+            self.config["highpass_hz"] = self.highpass_hz
         self.frame, self.fs, self.slope = frame, fs, slope
         #: Look-ahead in frames: the most frames that fit in ``lookahead_s`` (never more than asked for).
         self.lookahead = int(np.floor(lookahead_s * fs / frame + 1e-9))
@@ -251,7 +257,15 @@ class _CausalRNN(nn.Module):
             raise ValueError(f"training windows must be a whole number of {self.frame}-sample frames, got {n}")
         if n // self.frame <= self.lookahead:
             raise ValueError(f"windows of {n} samples are shorter than the look-ahead ({self.lookahead} frames)")
-        return x.detach().reshape(x.shape[0], -1, self.frame)
+        return self.input_filter(x.detach()).reshape(x.shape[0], -1, self.frame)
+
+    def input_filter(self, x):
+        """The causal high-pass in front of the network (``highpass_hz``; none: ``x`` itself), each row of ``x``
+        (batch, n_samples; mV, numpy or tensor) starting a stream: what a live stream feeds the network."""
+        if self.highpass_hz is None:
+            return x
+        y = causal_filter(np.asarray(x.cpu() if torch.is_tensor(x) else x), highpass_sos(self.highpass_hz, fs=self.fs))
+        return torch.as_tensor(y, dtype=x.dtype, device=x.device) if torch.is_tensor(x) else y.astype(np.float32)
 
 
 class CausalGRUDetector(Thresholded, _CausalRNN):
@@ -269,14 +283,16 @@ class CausalGRUDetector(Thresholded, _CausalRNN):
         Sampling rate the model was trained at, Hz.
     threshold : float
         Peak-picking threshold on the frame probability (chosen on validation records after training).
+    highpass_hz : float or None
+        Causal high-pass in front of the network, Hz (None: none).
 
     Shapes: ``forward`` takes (batch, n_samples) mV windows and returns logits (batch, n_frames - lookahead), the
     logit of column ``j`` being about frame ``j``.
     """
 
     def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, lookahead_s: float = 0.3, *, fs: int,
-                 threshold: float = 0.5):
-        super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs)
+                 threshold: float = 0.5, highpass_hz: float | None = None):
+        super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs, highpass_hz=highpass_hz)
         self.config["threshold"] = self.threshold = float(threshold)
         self.out = nn.Linear(self.head_inputs, 1)
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from ecgutils.dsp.filters import CausalFilter, highpass_sos
 from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector
@@ -31,6 +32,8 @@ class Blocks:
     def __init__(self, model, fs: float):
         self.frame = model.frame
         self.resampler = None if float(fs) == float(model.fs) else StreamResampler(fs_in=fs, fs_out=model.fs)
+        hp = getattr(model, "highpass_hz", None)  # the model's causal high-pass, after the resampler
+        self.filter = None if hp is None else CausalFilter(highpass_sos(hp, fs=model.fs))
         self.size = BLOCK_FRAMES * model.frame
         self.pending = np.zeros(0, dtype=np.float32)
         self.n_in = 0  # input samples pushed, at fs
@@ -63,6 +66,8 @@ class Blocks:
         return self._add(np.concatenate([z, np.full(extra_frames * self.frame + fill, last)]))
 
     def _add(self, z: np.ndarray) -> "Blocks":
+        if self.filter is not None and len(z):
+            z = self.filter.push(np.asarray(z, dtype=np.float32))
         self.pending = np.concatenate([self.pending, np.asarray(z, dtype=np.float32)])
         return self
 
@@ -144,8 +149,10 @@ def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, sig
     """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``.
 
     ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`ecgutils.streaming.StreamingDetector`
-    applies it.
+    applies it (to the signal after the model's input filter, as a stream does).
     """
     picker = CausalPicker(model.frame, fs=model.fs, threshold=threshold, t_wave_check=signal is not None)
+    if signal is not None and hasattr(model, "input_filter"):  # the signal the network saw (a stream's frames)
+        signal = model.input_filter(np.asarray(signal, dtype=np.float32))
     found = picker.feed(np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)]), signal)
     return np.round(np.asarray(found)).astype(np.int64)

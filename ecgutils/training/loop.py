@@ -27,8 +27,8 @@ from ecgutils.models.runtime import pick_device, seed_everything, threads
 
 
 def noisy_batches(clean: np.ndarray, bank: NoiseBank, rng: np.random.Generator, batch_size: int,
-                  noise: NoiseConfig) -> Iterable:
-    """One epoch of (noisy, clean, index) batches with fresh noise for every window.
+                  noise: NoiseConfig, augment: Callable | None = None) -> Iterable:
+    """One epoch of (noisy, clean, index) batches with fresh noise (and variations) for every window.
 
     Parameters
     ----------
@@ -41,6 +41,10 @@ def noisy_batches(clean: np.ndarray, bank: NoiseBank, rng: np.random.Generator, 
     batch_size : int
     noise : NoiseConfig
         Kinds, SNR range (dB) and share of windows left clean.
+    augment : callable, optional
+        ``augment(clean_batch, index, rng) -> (clean_batch, added)`` (an :class:`ecgutils.data.augment.Augmenter`):
+        the varied windows, to which the noise is scaled, and what is added to the input after the noise (a
+        baseline swing).
 
     Yields
     ------
@@ -51,10 +55,12 @@ def noisy_batches(clean: np.ndarray, bank: NoiseBank, rng: np.random.Generator, 
     order = rng.permutation(len(clean))
     for b in range(0, len(order), batch_size):
         idx = np.sort(order[b:b + batch_size])
-        c = clean[idx]
+        c, added = clean[idx], 0.0
+        if augment is not None:
+            c, added = augment(c, idx, rng)
         n, _, _ = random_noise(c, rng, bank, "train", noise.kinds, noise.snr_range)
         n[rng.random(len(idx)) < noise.clean_fraction] = 0.0
-        yield (c + n).astype(np.float32), c.astype(np.float32), idx
+        yield (c + n + added).astype(np.float32), c.astype(np.float32), idx
 
 
 def fixed_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> list:
