@@ -35,7 +35,7 @@ assignments: install
 	$(BIN)/python -m ecgutils.notebook.assignments $(if $(ONLY),--only $(ONLY))
 
 # Two training processes of one thread each (the denoisers; the R-peak models, offline and real-time), then the copy
-# into ecgutils/models/weights/.
+# into ecgutils/models/weights/ and the detectors' confidence and quality maps (calibration.json, validation records).
 weights: install
 	$(BIN)/python -c "from ecgutils.data import store; store.build_dataset('full')"
 	mkdir -p outputs/logs
@@ -44,6 +44,7 @@ weights: install
 	s1=$${PIPESTATUS[0]}; wait $$pid; s2=$$?; \
 	test $$s1 -eq 0 -a $$s2 -eq 0 || { echo "make weights failed: see outputs/logs/weights_*.log"; exit 1; }
 	$(BIN)/python -m ecgutils.training.runs --ship
+	$(BIN)/python -m ecgutils.training.calibrate
 
 install: $(VENV)/.installed
 

@@ -13,10 +13,12 @@ Detectors side by side (:func:`detectors`): the offline GRU and the streaming GR
 wfdb's XQRS and NeuroKit2's Pan-Tompkins (``nk.ecg_clean`` then ``nk.ecg_peaks``, both ``method="pantompkins1985"``).
 
 :func:`confidence_quality_table` scores the beat confidence and the signal quality on the NSTDB test half;
-:func:`highpass_choice` compares high-passes in front of the detectors on the validation records.
+:func:`highpass_choice` compares high-passes in front of the detectors, :func:`model_choice` detectors trained
+differently, both on the validation records (:func:`validation_cases`).
 
 Usage: ``python -m ecgutils.evaluation.robustness`` (the quick table: three DS2 records, minutes 5 to 8),
-``... --highpass`` (the validation comparison); ``make bench`` scores the whole table.
+``... --highpass`` and ``... --models outputs/models/full`` (the validation comparisons: the high-pass; the
+shipped detectors beside those of a training run); ``make bench`` scores the whole table.
 """
 
 from __future__ import annotations
@@ -201,27 +203,25 @@ def _stream_highpassed(cutoff_hz: float | None) -> Batched:
     return Batched(run)
 
 
-def highpass_choice(cutoffs=(None, 0.3, 0.5, 1.0), seed: int = 1, bank=None, progress: bool = True) -> pd.DataFrame:
-    """The choice of the high-pass in front of the detectors, on the validation records (whole, span ``whole``):
-    clean, with baseline swings of 2, 5 and 10 times the QRS amplitude, and with training-half ``em`` noise at 6
-    and 0 dB; the offline GRU (zero-phase) and the streaming GRU (causal) at each cut-off (Hz; ``None``: none).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Gross F1 (%), one row per case, one column per detector and cut-off.
-    """
+def validation_cases(seed: int = 1, bank=None) -> tuple[dict, dict]:
+    """The validation stand-ins of the cases users meet, on the validation records whole: ``{case: {record:
+    signal}}`` and the references (MLII annotations): clean MLII, the second lead, baseline swings of 2, 5 and 10
+    times the QRS amplitude, and training-half ``em`` noise at 6 and 0 dB (the stand-in for NSTDB)."""
     signals, refs = read_records(VALIDATION)
     bank = NoiseBank.load() if bank is None else bank
-    inputs = {"clean": signals, **{f"swing {k}x": with_swing(signals, refs, k, seed, fs=FS) for k in SWING_FACTORS}}
+    inputs = {"clean": signals, "second lead": second_lead(VALIDATION)[0],
+              **{f"swing {k}x": with_swing(signals, refs, k, seed, fs=FS) for k in SWING_FACTORS}}
     for lvl in (6, 0):
         rng = np.random.default_rng([7, lvl + 100])
         inputs[f"em {lvl} dB"] = {r: noisy_record(s, "em", lvl, bank, rng, fs=FS, part="train")
                                   for r, s in signals.items()}
-    dets = {}
-    for c in cutoffs:
-        dets[f"gru hp={c}"] = Batched(lambda s, c=c: detect_r_peaks(s, fs=FS, highpass_hz=c))
-        dets[f"gru stream hp={c}"] = _stream_highpassed(c)
+    return inputs, refs
+
+
+def validation_table(dets: dict, seed: int = 1, bank=None, progress: bool = True) -> pd.DataFrame:
+    """Gross F1 (%) of detectors (``{name: detector}`` for :func:`ecgutils.evaluation.detection.detect_records`) on
+    :func:`validation_cases` (span ``whole``): one row per case, one column per detector."""
+    inputs, refs = validation_cases(seed, bank)
     rows = []
     for case, sig in inputs.items():
         if progress:
@@ -232,11 +232,43 @@ def highpass_choice(cutoffs=(None, 0.3, 0.5, 1.0), seed: int = 1, bank=None, pro
     return pd.DataFrame(rows)
 
 
+def highpass_choice(cutoffs=(None, 0.3, 0.5, 1.0), seed: int = 1, bank=None, progress: bool = True) -> pd.DataFrame:
+    """The choice of the high-pass in front of the shipped detectors before they were trained for it (issue 22),
+    on :func:`validation_cases`: the offline GRU (zero-phase) and the streaming GRU (causal) at each cut-off (Hz;
+    ``None``: none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Gross F1 (%), one row per case, one column per detector and cut-off.
+    """
+    dets = {}
+    for c in cutoffs:
+        dets[f"gru hp={c}"] = Batched(lambda s, c=c: detect_r_peaks(s, fs=FS, highpass_hz=c))
+        dets[f"gru stream hp={c}"] = _stream_highpassed(c)
+    return validation_table(dets, seed, bank, progress)
+
+
+def model_choice(candidates: dict, seed: int = 1, bank=None, progress: bool = True) -> pd.DataFrame:
+    """Detectors trained differently, side by side on :func:`validation_cases`: ``{name: (kind, checkpoint)}``
+    with kind ``"gru"`` (offline, with its default high-pass) or ``"gru stream"``; checkpoint a path or model."""
+    dets = {}
+    for name, (kind, ckpt) in candidates.items():
+        m = checkpoints.resolve("detector" if kind == "gru" else "stream_detector", ckpt)
+        dets[name] = detectors(FS, {"detector": m, "stream_detector": m}, names=(kind,))[kind]
+    return validation_table(dets, seed, bank, progress)
+
+
 if __name__ == "__main__":
     import sys
 
     pd.set_option("display.width", 200)
     if sys.argv[1:] == ["--highpass"]:
         print(highpass_choice().round(3).to_string())
+    elif sys.argv[1:2] == ["--models"]:  # --models FOLDER: the shipped detectors beside those trained in FOLDER
+        folder = sys.argv[2]
+        print(model_choice({"gru shipped": ("gru", None), "gru new": ("gru", f"{folder}/gru_detector.pt"),
+                            "stream shipped": ("gru stream", None),
+                            "stream new": ("gru stream", f"{folder}/gru_stream_detector.pt")}).round(3).to_string())
     else:  # the quick variant: three records, minutes 5 to 8
         print(robustness_table(records=DS2[:3], minutes=(5, 8)).round(3).to_string())

@@ -9,6 +9,7 @@ recipe, seed, profile, dataset, versions)::
     python -m ecgutils.training.runs --profile full --models lstm cnn          # one process per group, in parallel
     python -m ecgutils.training.runs --profile full --models classifier detector
     python -m ecgutils.training.runs --ship                                    # copy to the weights + manifest
+    python -m ecgutils.training.runs --ship detector stream_detector           # only these (the rest kept)
 
 Training runs on the CPU with each recipe's thread count (reference runs); ``device=`` (``--device``) asks for
 another device, which the checkpoint records.
@@ -175,14 +176,17 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
     return fitted.model, fitted.history
 
 
-def ship(profile: str = "full") -> Path:
-    """Copy the profile's checkpoint of every registered model into ``ecgutils/models/weights/`` and write
-    ``MANIFEST.json``."""
+def ship(profile: str = "full", roles=None) -> Path:
+    """Copy the profile's checkpoint of every registered model (or of ``roles`` only: the other shipped models and
+    their manifest entries stay as they are) into ``ecgutils/models/weights/`` and write ``MANIFEST.json``."""
     src = paths.outputs_dir("models", profile)
     out = checkpoints.weights_dir()
     out.mkdir(parents=True, exist_ok=True)
-    entries = {}
+    old = json.loads((out / "MANIFEST.json").read_text()) if roles and (out / "MANIFEST.json").exists() else {}
+    entries = {k: v for k, v in old.get("files", {}).items() if v["role"] not in roles} if roles else {}
     for role, name in registry.ROLES.items():
+        if roles and role not in roles:
+            continue
         info = checkpoints.read_checkpoint(src / f"{name}.pt")
         if info.profile != "full":
             raise ValueError(f"{src / name}.pt was trained in the {info.profile!r} profile; only full-profile "
@@ -193,8 +197,8 @@ def ship(profile: str = "full") -> Path:
                                  "dataset": info.dataset, "epoch": info.epoch, "val_loss": info.val_loss,
                                  "epochs": len(history), "train_minutes": round(history.seconds.sum() / 60, 1),
                                  "seed": info.recipe["train"]["seed"], "recipe": info.recipe}
-    manifest = {"ecgutils": __version__, "torch": torch.__version__, "python": platform.python_version(),
-                "command": "make weights", "files": entries}
+    manifest = {**old, "ecgutils": __version__, "torch": torch.__version__, "python": platform.python_version(),
+                "command": "make weights", "files": dict(sorted(entries.items()))}
     with atomic_path(out / "MANIFEST.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return out
@@ -209,7 +213,8 @@ def main(argv=None) -> int:
                         help="real-time models only: train these look-aheads (s) instead of the reference one")
     parser.add_argument("--device", default=None,
                         help="train on this device (cuda, mps, auto); default the CPU, as the reference runs")
-    parser.add_argument("--ship", action="store_true", help="copy the full-profile models into ecgutils/weights")
+    parser.add_argument("--ship", nargs="*", default=None, choices=list(registry.REGISTRY),
+                        help="copy the full-profile models into ecgutils/models/weights (named roles: only those)")
     args = parser.parse_args(argv)
     cfg = get_config(args.profile, args.seed)
     if args.models:
@@ -222,8 +227,8 @@ def main(argv=None) -> int:
                 t0 = time.time()
                 train_or_load(role, ds, bank, cfg, recipe=recipe, retrain=True, device=args.device)
                 print(f"{recipe.name}: {(time.time() - t0) / 60:.1f} min", flush=True)
-    if args.ship:
-        print(f"reference weights written to {ship(args.profile)}")
+    if args.ship is not None:
+        print(f"reference weights written to {ship(args.profile, args.ship or None)}")
     return 0
 
 
