@@ -114,3 +114,14 @@ def test_noise_gallery_says_which_trace_is_clean():
     fig = plots.plot_noise_gallery(clean, noise, 360, seconds=5)
     labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert [label.split()[0] for label in labels] == ["noisy", "clean"] and "grey" in labels[1]
+
+
+def test_training_variations_draw_the_stored_and_the_shown_window_in_every_row():
+    stored = np.zeros((2, 720))
+    shown = np.ones((2, 720))
+    fig = plots.plot_training_variations(stored, shown, 360, [np.array([100, 400]), np.array([], dtype=int)],
+                                         labels=["a", "b"])
+    first, second = fig.axes
+    assert [len(ax.lines) for ax in (first, second)] == [3, 2]  # no beat marker without beats
+    assert first.lines[1].get_ydata()[0] == 1.0 and first.get_title() == "a"
+    assert first.get_legend() is not None and second.get_legend() is None

@@ -218,3 +218,38 @@ def test_averaging_the_last_epochs_is_kept_only_when_it_validates_better(target,
     assert with_average.val_loss <= fitted.val_loss  # the average is kept only when it validates better
     cols = ["train_loss", "val_loss", "lr"]  # averaging changes nothing in the training itself
     assert with_average.history[cols].equals(fitted.history[cols])
+
+
+def test_shipping_some_roles_keeps_the_other_weights_and_their_manifest(tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from ecgutils.training import runs
+
+    monkeypatch.setenv("ECG_PROJECT_ROOT", str(tmp_path))
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setattr(runs.checkpoints, "weights_dir", lambda: weights)
+    (weights / "lstm_denoiser.pt").write_bytes(b"the shipped denoiser")
+    old = {"calibration": {"file": "calibration.json", "sha256": "abc"},
+           "files": {"lstm_denoiser.pt": {"role": "lstm", "sha256": "x"},
+                     "gru_detector.pt": {"role": "detector", "sha256": "old"}}}
+    (weights / "MANIFEST.json").write_text(json.dumps(old))
+    recipe = get_config("full").detector
+    m = models.build_model("gru_detector", seed=0, hidden=8, layers=1)
+    out = tmp_path / "outputs" / "models" / "full"
+    out.mkdir(parents=True)
+    checkpoints.save_checkpoint(out / "gru_detector.pt", m, "gru_detector", profile="full", dataset="d",
+                                recipe=recipe.to_dict(), epoch=3, val_loss=0.1)
+    (tmp_path / "outputs" / "csv" / "full").mkdir(parents=True)
+    pd.DataFrame({"epoch": [1, 2, 3], "seconds": [60.0, 60.0, 60.0]}).to_csv(
+        tmp_path / "outputs" / "csv" / "full" / "gru_detector_history.csv", index=False)
+    runs.ship("full", ["detector"])
+    manifest = json.loads((weights / "MANIFEST.json").read_text())
+    assert manifest["calibration"] == old["calibration"]
+    assert manifest["files"]["lstm_denoiser.pt"] == old["files"]["lstm_denoiser.pt"]
+    assert (weights / "lstm_denoiser.pt").read_bytes() == b"the shipped denoiser"
+    entry = manifest["files"]["gru_detector.pt"]
+    assert entry["epoch"] == 3 and entry["train_minutes"] == 3.0 and entry["sha256"] != "old"
+    assert entry["recipe"]["augment"]["other_lead"] == recipe.augment.other_lead

@@ -153,6 +153,9 @@ def causal_filter(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     sos = np.asarray(sos, dtype=np.float64)
+    if len(sos) == 1:  # one section (order 2): lfilter, as CausalFilter runs it
+        b, a = sos[0, :3], sos[0, 3:]
+        return sps.lfilter(b, a, x, axis=-1, zi=sps.lfilter_zi(b, a) * x[..., :1])[0]
     zi = sps.sosfilt_zi(sos).reshape(len(sos), *([1] * (x.ndim - 1)), 2) * x[None, ..., :1]
     return sps.sosfilt(sos, x, axis=-1, zi=zi)[0]
 
@@ -177,12 +180,20 @@ class CausalFilter:
 
     def __init__(self, sos: np.ndarray):
         self.sos, self.zi = np.asarray(sos, dtype=np.float64), None
+        # one section (a second-order design): scipy's lfilter, five times cheaper per call than sosfilt (about
+        # 7 against 37 us on a 100 ms chunk), which a pool of streams pays once per stream and push
+        self._ba = (self.sos[0, :3], self.sos[0, 3:]) if len(self.sos) == 1 else None
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """The filtered new samples, one per sample of ``x`` (float64)."""
         x = np.asarray(x, dtype=np.float64)
         if len(x) == 0:
             return np.zeros(0)
+        if self._ba is not None:
+            if self.zi is None:
+                self.zi = sps.lfilter_zi(*self._ba) * x[0]
+            y, self.zi = sps.lfilter(*self._ba, x, zi=self.zi)
+            return y
         if self.zi is None:
             self.zi = sps.sosfilt_zi(self.sos) * x[0]
         y, self.zi = sps.sosfilt(self.sos, x, zi=self.zi)

@@ -124,6 +124,37 @@ def plot_windows(clean: np.ndarray, noisy: np.ndarray, fs: float, beat_lists=Non
     return fig
 
 
+def plot_training_variations(stored: np.ndarray, shown: np.ndarray, fs: float, beat_lists=None, labels=None):
+    """Training windows as stored (grey, MLII) and as a detector is shown them (:mod:`ecgutils.data.augment`: another
+    lead, another gain, a baseline swing), one row per window, reference beats on the shown trace; mV, means kept
+    (a swing shows as it is).
+
+    Parameters
+    ----------
+    stored, shown : ndarray, shape (n_windows, n_samples)
+        mV.
+    fs : float
+        Hz.
+    beat_lists : list of ndarray, optional
+        Each window's reference beats, samples.
+    labels : list of str, optional
+        One title per row.
+    """
+    n = len(stored)
+    fig, axes = plt.subplots(n, 1, figsize=(12, 2.2 * n), sharex=True, squeeze=False)
+    t = np.arange(stored.shape[1]) / fs
+    for i, ax in enumerate(axes[:, 0]):
+        ax.plot(t, stored[i], color=COLORS["noisy"], lw=0.8, label="as stored (MLII)")
+        ax.plot(t, shown[i], color=COLORS["gru"], lw=0.8, label="shown to the detector")
+        if beat_lists is not None and len(beat_lists[i]):
+            ax.plot(t[beat_lists[i]], shown[i][beat_lists[i]], "v", color="k", ms=5, label="reference R")
+        ax.set(ylabel="mV", title="" if labels is None else labels[i])
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].legend(fontsize=8, **OUTSIDE)
+    fig.tight_layout()
+    return fig
+
+
 def plot_loss_curves(histories: dict, ax=None):
     """Training (solid) and validation (dashed) loss per epoch, on linear axes with whole epochs.
 
