@@ -23,7 +23,8 @@ def test_every_shipped_weight_loads_into_its_class(role):
     row = REGISTRY[role]
     path = checkpoints.weights_dir() / f"{row.stem}.pt"
     info = checkpoints.read_checkpoint(path)
-    assert info.kind == row.kind and info.device is None  # shipped before the device key: still loads
+    # reference weights train on the CPU; the older files predate the device key (None) and still load
+    assert info.kind == row.kind and info.device in (None, "cpu")
     model = checkpoints.resolve(role)  # load_state_dict is strict: every tensor fits the class
     assert type(model) is row.network and not model.training
     assert checkpoints.manifest()["files"][f"{row.stem}.pt"]["role"] == role

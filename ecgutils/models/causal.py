@@ -1,20 +1,16 @@
 """Causal networks for real time: a unidirectional GRU R-peak detector and LSTM denoiser with a fixed look-ahead.
 
-The offline models of notebooks 02 and 03 read a 10 s window both ways and standardise it with its own mean and
-standard deviation: they need the whole window before they can say anything. These models only ever see the past
-plus a fixed **look-ahead** of :math:`D` frames:
+The offline models of notebooks 02 and 03 standardise a 10 s window by its own statistics and read it both ways:
+they need the whole window. These models only ever see the past plus a fixed **look-ahead** of :math:`D` frames:
 
-* the signal is normalised with running statistics (an exponential moving average with a 3 s time constant of each
-  frame's mean and mean square, bias-corrected at the start of the stream), which only use frames already seen;
-* a unidirectional recurrent net reads the frames in order; its output at frame :math:`k` is about frame
-  :math:`k - D`, so the answer about a frame comes :math:`D` frames after it (``lookahead_s``, chosen on validation
-  records and stored in the checkpoint);
-* the output head reads the recurrent state :math:`h_k` *and* the input features of frame :math:`k - D` itself (a
-  skip connection): without it, the net would have to carry every sample of that frame through :math:`D` steps of
-  its state, and more look-ahead would make it worse instead of better (it did, in a first version).
+* running normalisation (a bias-corrected exponential moving average, 3 s, of each frame's mean and mean square),
+  after an optional causal high-pass (``highpass_hz``, the detector: a swinging baseline would set the scale);
+* a unidirectional recurrent net whose output at frame :math:`k` is about frame :math:`k - D` (``lookahead_s``,
+  chosen on validation records and stored in the checkpoint);
+* an output head reading the state :math:`h_k` *and* the features of frame :math:`k - D` itself (a skip connection:
+  without it the state must carry that frame through :math:`D` steps, and more look-ahead made a first version worse).
 
-Training (``forward``) and streaming (``forward_frames`` with a carried :class:`CausalState`) run the same code, so
-what is trained is what runs live.
+Training (``forward``) and streaming (``forward_frames`` with a carried :class:`CausalState`) run the same code.
 """
 
 from __future__ import annotations
@@ -32,8 +28,6 @@ from ecgutils.models.networks import Thresholded
 NORM_TAU_S = 3.0
 #: Smallest running standard deviation, mV (a flat line is not blown up into noise).
 NORM_FLOOR_MV = 0.01
-
-
 #: Frames per block. A stream runs the network on whole blocks at fixed places in the stream (4 frames of 8 samples:
 #: 89 ms at 360 Hz), and the running statistics step from block to block, so chunking never changes a number.
 BLOCK_FRAMES = 4
@@ -182,11 +176,9 @@ class _CausalRNN(nn.Module):
         if lookahead_s < 0:
             raise ValueError(f"lookahead_s must be 0 or more seconds, got {lookahead_s}")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, lookahead_s=float(lookahead_s), fs=fs)
-        #: Causal Butterworth high-pass (order 2) applied to the input before the running normalisation, Hz; None:
-        #: none. A baseline swing many times the QRS would otherwise set the running scale (issue 22).
+        #: Causal high-pass in front of the running normalisation, Hz (None: none): :meth:`input_filter`.
         self.highpass_hz = None if highpass_hz is None else float(highpass_hz)
-        if self.highpass_hz is not None:
-            self.config["highpass_hz"] = self.highpass_hz
+        self.config.update({} if highpass_hz is None else {"highpass_hz": self.highpass_hz})
         self.frame, self.fs, self.slope = frame, fs, slope
         #: Look-ahead in frames: the most frames that fit in ``lookahead_s`` (never more than asked for).
         self.lookahead = int(np.floor(lookahead_s * fs / frame + 1e-9))
@@ -260,8 +252,9 @@ class _CausalRNN(nn.Module):
         return self.input_filter(x.detach()).reshape(x.shape[0], -1, self.frame)
 
     def input_filter(self, x):
-        """The causal high-pass in front of the network (``highpass_hz``; none: ``x`` itself), each row of ``x``
-        (batch, n_samples; mV, numpy or tensor) starting a stream: what a live stream feeds the network."""
+        """The causal Butterworth high-pass (order 2, ``highpass_hz``; None: ``x`` itself) of each row of ``x`` (batch,
+        n_samples; mV, numpy or tensor) as a stream starting there: what a live stream feeds the network. A
+        baseline swing many times the QRS would otherwise set the running scale (issue 22)."""
         if self.highpass_hz is None:
             return x
         y = causal_filter(np.asarray(x.cpu() if torch.is_tensor(x) else x), highpass_sos(self.highpass_hz, fs=self.fs))
