@@ -235,7 +235,8 @@ def validation_table(dets: dict, seed: int = 1, bank=None, progress: bool = True
 def highpass_choice(cutoffs=(None, 0.3, 0.5, 1.0), seed: int = 1, bank=None, progress: bool = True) -> pd.DataFrame:
     """The choice of the high-pass in front of the shipped detectors before they were trained for it (issue 22),
     on :func:`validation_cases`: the offline GRU (zero-phase) and the streaming GRU (causal) at each cut-off (Hz;
-    ``None``: none).
+    ``None``: none). The README's figures are those of the first shipped detectors; today's streaming detector has
+    its own high-pass inside, so a cut-off here comes on top of it.
 
     Returns
     -------

@@ -1,5 +1,6 @@
 """Feeding live streams to a causal network: each stream's samples cut into whole blocks of frames
-(:class:`Blocks`), the network and the state of a set of streams (:class:`StreamNetwork`: the NumPy engine of
+(:class:`Blocks`), the model's causal input filter over the blocks of all streams at once (:func:`input_filter`), the
+network and the state of a set of streams (:class:`StreamNetwork`: the NumPy engine of
 :mod:`ecgutils.models.stream_engine`, or PyTorch), and :func:`advance`, which runs every complete block of every
 stream in as few calls as it can. :mod:`ecgutils.streaming` builds its detector, denoiser and pool on these;
 :func:`frame_probabilities` and :func:`pick_peaks` give the streaming detector's answers for whole signals at once
