@@ -119,6 +119,23 @@ def test_blas_threads_restores_the_thread_counts():
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lfilter_carried_is_scipys_lfilter_bit_for_bit(dtype):
+    import scipy.signal as sps
+
+    from ecgutils.dsp.filters import highpass_sos, lfilter_carried
+
+    sos = highpass_sos(0.5, fs=360)
+    b, a = sos[0, :3], sos[0, 3:]
+    x = np.random.default_rng(0).normal(size=(3, 100)).astype(dtype)
+    zi = sps.lfilter_zi(b, a)[None] * x[:, :1].astype(np.float64)
+    ours, scipys = lfilter_carried(b, a, x, zi), sps.lfilter(b, a, x, axis=-1, zi=zi)
+    assert all(np.array_equal(p, q) and p.dtype == q.dtype for p, q in zip(ours, scipys))
+    y1, z1 = lfilter_carried(b, a, x[:, :40].astype(np.float64), zi)  # carried across two calls: the same numbers
+    y2, _ = lfilter_carried(b, a, x[:, 40:].astype(np.float64), z1)
+    assert np.array_equal(np.concatenate([y1, y2], axis=1), sps.lfilter(b, a, x.astype(np.float64), zi=zi)[0])
+
+
 def test_a_pool_of_networks_the_engine_does_not_know_gives_each_stream_its_own_peaks():
     """The PyTorch fallback in a pool: streams at different rates advance in different calls (rows() and put() of
     the PyTorch state), and each gets the peaks it gets alone."""

@@ -1,7 +1,7 @@
 import pandas as pd
 
 from ecgutils.data.splits import NSTDB_LEVELS
-from ecgutils.evaluation.targets import BARS, check_targets
+from ecgutils.evaluation.targets import BARS, check_targets, do_no_harm
 
 
 def _tables(lstm_gain=4.0, f1=0.985, gru_nstdb=99.0):
@@ -45,6 +45,18 @@ def test_targets_fail_when_figures_fall_short():
     assert not t.loc["NSTDB level 0: F1 >= 85 % (gru)", "met"]
     assert t.loc["NSTDB level 0: F1 - XQRS F1 > 0, or 100 % (gru)", "measured"] == -10.0
     assert BARS["margin_db"] == 3.0
+
+
+def test_do_no_harm_checks_a_named_denoiser():
+    den = _tables()["denoising"]  # made-up LSTM: 4 dB over the band-pass everywhere, 22 dB on noise-free input
+    t = do_no_harm(den).set_index("target")
+    assert len(t) == 10 + 1 + 6
+    assert not t.loc["do no harm: output SNR on noise-free input >= 30 dB", "met"]  # 22 dB: the issue 22 bar
+    assert t.drop("do no harm: output SNR on noise-free input >= 30 dB").met.all()
+    other = den[den.method == "lstm"].assign(method="lstm (b)", snr_imp=lambda d: d.snr_imp - 6.0)
+    t = do_no_harm(pd.concat([den, other]), "lstm (b)").set_index("target")
+    assert t.loc["do no harm: ma 18 dB improvement >= 0", "measured"] == -1.0  # 5 - 6: harm
+    assert t.met.sum() == 0
 
 
 def test_speed_and_training_rows():

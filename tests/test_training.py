@@ -189,6 +189,18 @@ def test_mse_noise_is_the_inverse_linear_snr_improvement():
     assert loss(c + 0.5 * (x - c), c, x).item() == pytest.approx(0.25, rel=1e-3)  # half the noise: 6 dB better
 
 
+def test_snr_db_is_minus_the_snr_improvement_in_db():
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + torch.tensor([[0.3], [0.03]]) * torch.cos(17 * t)
+    loss = losses.denoising_loss("snr_db", ceiling_db=60.0)
+    assert loss(x, c, x).item() == pytest.approx(0.0, abs=1e-2)  # the identity: 0 dB at every SNR (floors aside)
+    assert loss(c + 0.5 * (x - c), c, x).item() == pytest.approx(-6.02, abs=1e-2)  # half the noise: 6 dB better
+    # each window counts in dB: harming the clean-ish window (30 dB in) by 6 dB costs what 6 dB gained on the other
+    harm = torch.stack([c[0] + 0.5 * (x[0] - c[0]), c[1] + 2 * (x[1] - c[1])])
+    assert loss(harm, c, x).item() == pytest.approx(0.0, abs=1e-2)
+
+
 def test_weighted_bce_weighs_missed_positives():
     logits, target = torch.tensor([-2.0, -2.0]), torch.tensor([1.0, 0.0])
     plain, weighted = losses.weighted_bce(1.0)(logits, target), losses.weighted_bce(4.0)(logits, target)

@@ -160,6 +160,44 @@ def causal_filter(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
     return sps.sosfilt(sos, x, axis=-1, zi=zi)[0]
 
 
+def lfilter_carried(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple:
+    """:func:`scipy.signal.lfilter` along the last axis with a carried state, for a stream's few new samples.
+
+    The same C routine as ``scipy.signal.lfilter(b, a, x, axis=-1, zi=zi)`` (the same numbers, bit for bit), without
+    the argument handling that costs about 20 µs a call, more than filtering 36 samples: a live stream calls it on
+    every push. Falls back to ``lfilter`` itself where SciPy's routine is not found.
+
+    Parameters
+    ----------
+    b, a : ndarray, shape (order + 1,), float64
+        The filter's coefficients.
+    x : ndarray, shape (..., n_samples), float64
+    zi : ndarray, shape (..., order), float64
+        The state after the previous samples.
+
+    Returns
+    -------
+    y : ndarray, the shape of ``x``
+    zf : ndarray, the shape of ``zi``: the state to pass with the next samples.
+
+    Examples
+    --------
+    >>> b, a = np.array([0.5, 0.0]), np.array([1.0, -0.5])
+    >>> x, zi = np.arange(6.0).reshape(2, 3), np.zeros((2, 1))
+    >>> [np.array_equal(p, q) for p, q in zip(lfilter_carried(b, a, x, zi), sps.lfilter(b, a, x, zi=zi))]
+    [True, True]
+    """
+    if _LINEAR_FILTER is None or x.dtype != np.float64 or zi.dtype != np.float64 or x.ndim != zi.ndim:
+        return sps.lfilter(b, a, x, axis=-1, zi=zi)
+    return _LINEAR_FILTER(b, a, x, -1, zi)
+
+
+try:  # what scipy.signal.lfilter calls for a recursive filter (SciPy 1.x)
+    from scipy.signal._sigtools import _linear_filter as _LINEAR_FILTER
+except ImportError:  # pragma: no cover - another SciPy
+    _LINEAR_FILTER = None
+
+
 class CausalFilter:
     """A second-order-sections filter for a live stream (:func:`scipy.signal.sosfilt`, its state carried between
     calls), starting in the steady state of a signal that has always been its first sample: chunking never changes
@@ -192,7 +230,7 @@ class CausalFilter:
         if self._ba is not None:
             if self.zi is None:
                 self.zi = sps.lfilter_zi(*self._ba) * x[0]
-            y, self.zi = sps.lfilter(*self._ba, x, zi=self.zi)
+            y, self.zi = lfilter_carried(*self._ba, x, self.zi)
             return y
         if self.zi is None:
             self.zi = sps.sosfilt_zi(self.sos) * x[0]

@@ -36,11 +36,11 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal as sps
 import torch
 from scipy.special import expit
 from torch import nn
 
+from ecgutils.dsp.filters import lfilter_carried
 from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
@@ -180,7 +180,7 @@ class StreamEngine:
         np.add.reduce(f64 * f64, axis=2, out=u[:, 1])
         u /= k
         a = self.a
-        ema = sps.lfilter(self._ema_b, self._ema_a, u, axis=-1, zi=a * state.ema[..., None])[0]
+        ema = lfilter_carried(self._ema_b, self._ema_a, u, a * state.ema[..., None])[0]
         weight = 1.0 - a ** (state.frames[:, None] + np.arange(1.0, n + 1.0))
         mean = ema[:, 0] / weight
         var = ema[:, 1] / weight

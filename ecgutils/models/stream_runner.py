@@ -14,7 +14,7 @@ import torch
 from scipy import signal as sps
 from scipy.special import expit
 
-from ecgutils.dsp.filters import highpass_sos
+from ecgutils.dsp.filters import highpass_sos, lfilter_carried
 from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector
@@ -119,9 +119,13 @@ def input_filter(streams: list, rows: list, frames: np.ndarray) -> np.ndarray:
         return frames
     b, a = sos[:3], sos[3:]
     x = frames.reshape(len(rows), -1).astype(np.float64)
-    start = sps.lfilter_zi(b, a)
-    zi = np.stack([streams[i].zi if streams[i].zi is not None else start * x[j, 0] for j, i in enumerate(rows)])
-    y, zf = sps.lfilter(b, a, x, axis=-1, zi=zi)
+    if any(streams[i].zi is None for i in rows):  # a stream's first block: its filter starts in the steady state
+        start = sps.lfilter_zi(b, a)
+        for j, i in enumerate(rows):
+            if streams[i].zi is None:
+                streams[i].zi = start * x[j, 0]
+    zi = streams[rows[0]].zi[None] if len(rows) == 1 else np.stack([streams[i].zi for i in rows])
+    y, zf = lfilter_carried(b, a, x, zi)
     for j, i in enumerate(rows):
         streams[i].zi = zf[j]
     return y.astype(np.float32).reshape(frames.shape)

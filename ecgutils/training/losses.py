@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 #: Denoising losses :func:`denoising_loss` knows.
-DENOISING_LOSSES = ("mse_scaled", "mse_noise", "mse")
+DENOISING_LOSSES = ("mse_scaled", "mse_noise", "snr_db", "mse")
 
 
 def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callable:
@@ -16,7 +16,7 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
 
     Parameters
     ----------
-    kind : {"mse_scaled", "mse_noise", "mse"}
+    kind : {"mse_scaled", "mse_noise", "snr_db", "mse"}
         ``mse``: :math:`\frac{1}{BL}\sum (y - c)^2` over the whole batch, in mV². Windows at low SNR have errors a
         hundred times larger than windows at high SNR, so they dominate it, and the model learns to smooth
         everything a little, clean signals included.
@@ -25,8 +25,12 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
         ``mse_noise``: each window's MSE divided by the power of the noise that was added to it, i.e. the inverse
         of the SNR improvement in linear terms: the identity scores 1 on every noisy window, whatever its SNR.
         The noise power is floored at the clean power times ``10 ** (-ceiling_db / 10)``.
+        ``snr_db``: minus each window's SNR improvement in dB, :math:`10\log_{10}(\text{MSE} / P_\text{noise})`,
+        averaged: every window counts the same in dB, whatever its input SNR, so making a clean window worse costs
+        as much as failing to clean a noisy one (the "do no harm" loss). The noise power is floored as for
+        ``mse_noise``; the MSE at the same floor times ``1e-3`` (a perfect output costs -30 dB below the floor).
     ceiling_db : float
-        ``mse_noise`` only: input SNR (dB) above which a window weighs as if it were at this SNR.
+        ``mse_noise`` and ``snr_db``: input SNR (dB) above which a window weighs as if it were at this SNR.
 
     Returns
     -------
@@ -44,8 +48,11 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
         if kind == "mse":
             return err.mean()
         c = c - c.mean(-1, keepdim=True)
-        noise = torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1)
-        return (err / (noise + ceiling * torch.mean(c**2, dim=-1)).clamp_min(1e-8)).mean()
+        floor = ceiling * torch.mean(c**2, dim=-1)
+        noise = (torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1) + floor).clamp_min(1e-8)
+        if kind == "snr_db":
+            return (10 * torch.log10((err + 1e-3 * floor).clamp_min(1e-12) / noise)).mean()
+        return (err / noise).mean()
 
     return loss
 
