@@ -192,10 +192,42 @@ def lfilter_carried(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray)
     return _LINEAR_FILTER(b, a, x, -1, zi)
 
 
-try:  # what scipy.signal.lfilter calls for a recursive filter (SciPy 1.x)
+def sosfilt_carried(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple:
+    """:func:`scipy.signal.sosfilt` of one 1-D signal with a carried state, for a stream's few new samples.
+
+    The same C routine as ``scipy.signal.sosfilt(sos, x, zi=zi)`` (the same numbers, bit for bit), without the
+    argument handling that costs about 100 µs a call. Falls back to ``sosfilt`` where SciPy's routine is not found.
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6), float64
+    x : ndarray, shape (n_samples,), float64
+    zi : ndarray, shape (n_sections, 2), float64
+
+    Returns
+    -------
+    y : ndarray, shape (n_samples,)
+    zf : ndarray, shape (n_sections, 2)
+
+    Examples
+    --------
+    >>> sos, x = highpass_sos(0.5, fs=360), np.random.default_rng(0).normal(size=50)
+    >>> zi = sps.sosfilt_zi(sos) * x[0]
+    >>> [np.array_equal(p, q) for p, q in zip(sosfilt_carried(sos, x, zi), sps.sosfilt(sos, x, zi=zi))]
+    [True, True]
+    """
+    if _SOSFILT is None or x.dtype != np.float64 or x.ndim != 1 or zi.shape != (len(sos), 2):
+        return sps.sosfilt(sos, x, zi=zi)
+    y, zf = np.array(x[None], dtype=np.float64, order="C"), np.array(zi[None], dtype=np.float64, order="C")
+    _SOSFILT(np.ascontiguousarray(sos, dtype=np.float64), y, zf)  # in place
+    return y[0], zf[0]
+
+
+try:  # what scipy.signal.lfilter and sosfilt call (SciPy 1.x)
     from scipy.signal._sigtools import _linear_filter as _LINEAR_FILTER
+    from scipy.signal._sosfilt import _sosfilt as _SOSFILT
 except ImportError:  # pragma: no cover - another SciPy
-    _LINEAR_FILTER = None
+    _LINEAR_FILTER = _SOSFILT = None
 
 
 class CausalFilter:
@@ -234,7 +266,7 @@ class CausalFilter:
             return y
         if self.zi is None:
             self.zi = sps.sosfilt_zi(self.sos) * x[0]
-        y, self.zi = sps.sosfilt(self.sos, x, zi=self.zi)
+        y, self.zi = sosfilt_carried(self.sos, x, self.zi)
         return y
 
 

@@ -204,7 +204,7 @@ class CausalPicker:
         """Run the samples received since the slope was last needed through the slope filter (once per close pair
         of beats, not once per chunk: the filter's state is carried, so the slopes are the same)."""
         if self.pending:
-            x = np.concatenate(self.pending)
+            x = np.concatenate(self.pending, dtype=np.float64)
             self.pending, self.n_pending = [], 0
             self.slopes = np.concatenate([self.slopes, self.slope.push(x)])
 
@@ -228,18 +228,18 @@ class CausalPicker:
         """Append the probabilities of the next frames (and, for the T-wave rule, the next input samples at the
         model's rate); returns the beat positions (model samples, float) now decided."""
         if self.slope is not None and samples is not None and len(samples):
-            self.pending.append(np.asarray(samples, dtype=np.float64))
+            self.pending.append(samples)
             self.n_pending += len(samples)
             if self.n_pending > 2 * self.fs:  # a long stretch without beats: filter now, keep the memory bounded
                 self._filter_pending()
-        self.prob = np.concatenate([self.prob, prob])
+        self.prob = np.concatenate((self.prob, prob))
         w = self.wait
         n = len(self.prob) - 2 * w  # frames decidable: all their right neighbours are known
         if n <= 0:
             self.found_prob = np.zeros(0)
             return []
         found, probs = [], []
-        for i in (self.prob[w:w + n] >= self.threshold).nonzero()[0]:  # few: only frames near a beat
+        for i in np.flatnonzero(self.prob[w:w + n] >= self.threshold):  # few: only frames near a beat
             win = self.prob[i:i + 2 * w + 1]
             c = win[w]
             if not (c > win[:w].max() and c >= win[w + 1:].max()):
@@ -251,9 +251,10 @@ class CausalPicker:
                 found.append(pos)
                 probs.append(c)
                 self.last = pos
-        self.found_prob = np.asarray(probs, dtype=np.float64)
+        self.found_prob = np.array(probs, dtype=np.float64)
         self.first += n
         self.prob = self.prob[n:]
-        drop = min(max(0, self.first * self.frame - int(2 * self.fs) - self.slopes_from), len(self.slopes))
-        self.slopes, self.slopes_from = self.slopes[drop:], self.slopes_from + drop  # keep 2 s of history
+        drop = min(self.first * self.frame - int(2 * self.fs) - self.slopes_from, len(self.slopes))
+        if drop > 0:  # keep 2 s of history
+            self.slopes, self.slopes_from = self.slopes[drop:], self.slopes_from + drop
         return found
