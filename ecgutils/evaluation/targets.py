@@ -52,7 +52,8 @@ def _value(den: pd.DataFrame, case: str, method: str, col: str = "snr_imp") -> f
 def _margin(den: pd.DataFrame, kind: str, snr: int, method: str = "lstm") -> tuple:
     d = _value(den, f"{kind}@{snr}", method) - _value(den, f"{kind}@{snr}", "bandpass")
     cos_ok = _value(den, f"{kind}@{snr}", method, "cosine") >= _value(den, f"{kind}@{snr}", "bandpass", "cosine")
-    return (f"{kind} {snr} dB: {method.upper()} - band-pass >= {BARS['margin_db']:g} dB (and cosine >=)", d,
+    name = "LSTM" if method == "lstm" else method
+    return (f"{kind} {snr} dB: {name} - band-pass >= {BARS['margin_db']:g} dB (and cosine >=)", d,
             d >= BARS["margin_db"] and cos_ok)
 
 
