@@ -187,7 +187,8 @@ def lfilter_carried(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray)
     >>> [np.array_equal(p, q) for p, q in zip(lfilter_carried(b, a, x, zi), sps.lfilter(b, a, x, zi=zi))]
     [True, True]
     """
-    if _LINEAR_FILTER is None or x.dtype != np.float64 or zi.dtype != np.float64 or x.ndim != zi.ndim:
+    if (_LINEAR_FILTER is None or x.ndim != zi.ndim
+            or any(v.dtype != np.float64 for v in (b, a, x, zi))):  # the C routine wants one dtype
         return sps.lfilter(b, a, x, axis=-1, zi=zi)
     return _LINEAR_FILTER(b, a, x, -1, zi)
 

@@ -76,7 +76,7 @@ def do_no_harm(den: pd.DataFrame, method: str = "lstm") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``target``, ``measured``, ``met``: one row per check (16).
+        ``target``, ``measured``, ``met``: one row per check (17).
     """
     rows = []
     for kind in ("gaussian", "bw", "em", "ma", "mixed"):
