@@ -193,11 +193,11 @@ def _recipe(role: str, model: dict, train: TrainConfig, noise: NoiseConfig, loss
     return Recipe(row.stem, row.kind, model, train, noise, loss, augment)
 
 
-#: Denoiser and R-peak training noise. The R-peak models go down to -15 dB (NSTDB level 0 is about -12.7 dB).
+#: Denoiser and window-classifier training noise. The classifier goes down to -15 dB (NSTDB level 0 is about -12.7 dB).
 DENOISER_NOISE = NoiseConfig(snr_range=(-12.0, 30.0), clean_fraction=0.1)
 RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
-#: The offline GRU detector's training noise: down to -21 dB, where NSTDB's noisiest records lie (issue 22; chosen on
-#: validation with em noise at -12 and -18 dB, README *Where each choice was made*).
+#: The GRU detectors' training noise (offline and streaming): down to -21 dB, where NSTDB's noisiest records lie
+#: (issue 22; chosen on validation with em noise at -12 and -18 dB, README *Where each choice was made*).
 DETECTOR_NOISE = NoiseConfig(snr_range=(-21.0, 30.0), clean_fraction=0.15)
 #: The R-peak detectors' training windows (issue 22): 30 % from the other lead, amplitudes over a decade, a baseline
 #: swing of 1 to 10 times the QRS amplitude on a fifth; no polarity flips (the other lead brings inverted QRS). Chosen
@@ -274,7 +274,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
                                 schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
         stream_detector=_recipe("stream_detector", dict(frame=8, hidden=64, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S,
                                                         highpass_hz=STREAM_DETECTOR_HIGHPASS_HZ),
-                                schedule("stream_detector"), RPEAK_NOISE, {"kind": "bce", "pos_weight": 4.0},
+                                schedule("stream_detector"), DETECTOR_NOISE, {"kind": "bce", "pos_weight": 4.0},
                                 RPEAK_AUGMENT),
         tune={"full": TuneConfig(), "quick": _QUICK_TUNE, "smoke": _SMOKE_TUNE}[profile],
         evaluation=_EVALUATION[profile],
