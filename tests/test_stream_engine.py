@@ -7,6 +7,7 @@ import torch
 
 from ecgutils.models import checkpoints
 from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
+from ecgutils.models.recurrent_kernels import exp_neg
 from ecgutils.models.runtime import blas_threads
 from ecgutils.models.stream_engine import StreamEngine, engine_for
 from ecgutils.streaming import StreamingDenoiser, StreamingDetector
@@ -37,6 +38,26 @@ def test_the_engine_computes_what_the_model_computes(cls, layers, lookahead_s):
     ref = _torch_step(model, frames)
     assert got.shape == ref.shape and np.allclose(got, ref, atol=1e-5)
     assert np.abs(ref).max() > 1e-3  # not a trivial output
+
+
+def test_the_compiled_exponential_is_as_accurate_as_float32():
+    v = np.linspace(-85, 85, 200_001, dtype=np.float32)
+    out = np.empty_like(v)
+    exp_neg(v, out, np.empty(v.shape, np.int32))
+    ref = np.exp(-v.astype(np.float64))
+    assert np.max(np.abs(out - ref) / ref) < 2.5e-7
+    big = np.array([-200.0, 200.0], dtype=np.float32)  # clipped, not overflowed
+    exp_neg(big, out[:2], np.empty(2, np.int32))
+    assert np.all(np.isfinite(out[:2])) and out[0] > 1e37 and out[1] < 1e-37
+
+
+@pytest.mark.parametrize("role", ["stream_detector", "stream_denoiser"])
+def test_the_engine_follows_the_shipped_models_over_a_long_stretch(role):
+    """Ten seconds of frames: rounding differences do not build up in the recurrent state."""
+    model = checkpoints.resolve(role)
+    frames = _frames(2, 450)
+    engine = StreamEngine(model)
+    assert np.allclose(engine.step(frames, engine.initial_state(2)), _torch_step(model, frames), atol=1e-5)
 
 
 @pytest.mark.parametrize("role", ["stream_detector", "stream_denoiser"])

@@ -3,20 +3,19 @@ the cost per call.
 
 A live stream calls the network every 89 ms on 4 frames. PyTorch spends most of such a call outside arithmetic
 (about 3 µs per operation, about 20 µs per recurrent layer and frame on 2 cores), so a stream ran at about 80x real
-time. The engine reads the trained weights once and runs the same computation with a few NumPy calls per frame:
+time. The engine reads the trained weights once and runs the same computation with a few calls per push:
 
 * the running statistics as one first-order recursive filter (:func:`scipy.signal.lfilter`) over all new frames;
 * the input projection, and the output head, as one matrix product over all new frames;
-* the recurrent layers as a **wavefront**: at step ``j`` layer ``l`` processes frame ``j - l``, so one matrix product
-  with a block matrix serves every layer at once (each layer's recurrent input, and the next layer's input from the
-  layer below, are columns of the same product) and the gates run as one call per kind for all layers.
+* the recurrent layers as compiled loops (:mod:`ecgutils.models.recurrent_kernels`, Numba): every stream, frame and
+  layer in one call.
 
 What changes is the order of a few additions, not the network: the engine agrees with ``model.step`` to float32
 rounding (tested at 1e-5) and checks itself against it when it is built (:func:`engine_for` falls back to PyTorch,
 with a warning, for a network it does not recognise, such as a notebook's modified copy). A stream's numbers do not
-depend on its chunking or on the other streams of its batch, bit for bit (tested): the recurrent product is one
-vector-matrix product per stream and frame, and the other products see C-ordered weights, for which OpenBLAS
-computes each row alike whatever the number of rows.
+depend on its chunking or on the other streams of its batch, bit for bit (tested): the recurrent loops compute each
+stream and frame on its own, and the matrix products see C-ordered weights, for which OpenBLAS computes each row
+alike whatever the number of rows.
 
 >>> import torch
 >>> from ecgutils.models.causal import CausalGRUDetector
@@ -42,6 +41,7 @@ from torch import nn
 
 from ecgutils.dsp.filters import lfilter_carried
 from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
+from ecgutils.models.recurrent_kernels import gru_stack, lstm_stack
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
 CHECK_ATOL = 1e-4
@@ -59,10 +59,10 @@ class EngineState:
         Frames seen.
     last : ndarray, shape (batch,), float64
         The last sample seen, mV.
-    h : ndarray, shape (batch, layers * hidden + 1), float32
-        The recurrent layers' states side by side, then a constant 1 (the biases are a row of the block matrix).
-    c : ndarray, shape (batch, layers * hidden), float32
-        The LSTM's cell states (empty for a GRU).
+    h : ndarray, shape (batch, layers, hidden), float32
+        The recurrent layers' states.
+    c : ndarray, shape (batch, layers, hidden), float32
+        The LSTM's cell states (hidden 0 for a GRU).
     recent : ndarray, shape (batch, lookahead, n_features), float32
         The input features of the last ``lookahead`` frames.
     """
@@ -123,51 +123,35 @@ class StreamEngine:
         # C-ordered float32 weights: OpenBLAS then computes each row of a product alike whatever the number of rows
         # (a stream's numbers do not depend on its chunking; tests/test_streaming.py checks it)
         self.w_inp, self.b_inp = _f32(_np(model.inp.weight).T), _f32(_np(model.inp.bias))
-        self.w_big = _f32(self._recurrent_weights(rnn))
+        self._recurrent_weights(rnn)
         self.w_head = _f32(np.concatenate([_np(m.weight).T for m in heads], axis=1))
         self.b_head = _f32(np.concatenate([_np(m.bias) for m in heads]))
 
     # -- weights ---------------------------------------------------------------------------------------------------
-    def _recurrent_weights(self, rnn) -> np.ndarray:
-        """The block matrix of the wavefront.
-
-        Rows: the layers' states (``layers * hidden``), the bias row, the first layer's input (``hidden``). Columns:
-        the gates grouped by kind across layers, each kind ``layers * hidden`` wide: GRU ``[r | z | n, recurrent
-        part | n, input part]`` (``r`` multiplies only the recurrent part of ``n``), LSTM ``[i | f | o | g]`` (the
-        sigmoids first). The sigmoid gates' columns (and the GRU's recurrent ``n`` part) are halved (see
-        :meth:`_recurrent`)."""
+    def _recurrent_weights(self, rnn) -> None:
+        """Each layer's weights as the compiled loops take them (:mod:`ecgutils.models.recurrent_kernels`): input
+        and recurrent weights transposed, (layers, hidden, gates * hidden); the biases summed, except the GRU's
+        recurrent bias of ``n`` (``r`` multiplies it), kept apart."""
         L, H = self.layers, self.hidden
-        W = np.zeros((L * H + 1 + rnn.input_size, 4 * L * H))
-        bias = L * H
-        kinds = ("r", "z", "n_h", "n_x") if not self.lstm else ("i", "f", "o", "g")
-        torch_gate = {"r": 0, "z": 1, "n_h": 2, "n_x": 2} if not self.lstm else {"i": 0, "f": 1, "g": 2, "o": 3}
-        for layer in range(L):
-            w_ih, w_hh = _np(getattr(rnn, f"weight_ih_l{layer}")), _np(getattr(rnn, f"weight_hh_l{layer}"))
-            b_ih, b_hh = _np(getattr(rnn, f"bias_ih_l{layer}")), _np(getattr(rnn, f"bias_hh_l{layer}"))
-            own = slice(layer * H, (layer + 1) * H)
-            inputs = slice(bias + 1, None) if layer == 0 else slice((layer - 1) * H, layer * H)
-            for k, kind in enumerate(kinds):
-                cols = slice((k * L + layer) * H, (k * L + layer + 1) * H)
-                rows = slice(torch_gate[kind] * H, (torch_gate[kind] + 1) * H)
-                if kind != "n_x":  # the recurrent part
-                    W[own, cols] = w_hh[rows].T
-                    W[bias, cols] += b_hh[rows]
-                if kind != "n_h":  # the input part
-                    W[inputs, cols] = w_ih[rows].T
-                    W[bias, cols] += b_ih[rows]
-        W[:, :(3 if self.lstm else 2) * L * H] *= 0.5  # sigmoid(v) = (1 + tanh(v / 2)) / 2
-        if not self.lstm:  # GRU: r h_n = (1 + tanh) (h_n / 2)
-            W[:, 2 * L * H:3 * L * H] *= 0.5
-        return W
+        layers = range(L)
+        w_ih = [_np(getattr(rnn, f"weight_ih_l{k}")).T for k in layers]
+        w_hh = [_np(getattr(rnn, f"weight_hh_l{k}")).T for k in layers]
+        b_ih = [_np(getattr(rnn, f"bias_ih_l{k}")) for k in layers]
+        b_hh = [_np(getattr(rnn, f"bias_hh_l{k}")).copy() for k in layers]
+        self.b_hn = _f32(np.stack([b[2 * H:3 * H].copy() for b in b_hh])) if not self.lstm else None
+        if not self.lstm:
+            for b in b_hh:
+                b[2 * H:3 * H] = 0.0
+        self.w_ih, self.w_hh = _f32(np.stack(w_ih)), _f32(np.stack(w_hh))
+        self.b_rnn = _f32(np.stack(b_ih) + np.stack(b_hh))
 
     # -- state -----------------------------------------------------------------------------------------------------
     def initial_state(self, batch: int) -> EngineState:
         """The state of ``batch`` new streams."""
-        h = np.zeros((batch, self.layers * self.hidden + 1), dtype=np.float32)
-        h[:, -1] = 1.0
+        h = np.zeros((batch, self.layers, self.hidden), dtype=np.float32)
         n_features = (2 if self.slope else 1) * self.frame
         return EngineState(np.zeros((batch, 2)), np.zeros(batch, dtype=np.int64), np.zeros(batch), h,
-                           np.zeros((batch, self.layers * self.hidden if self.lstm else 0), dtype=np.float32),
+                           np.zeros((batch, self.layers, self.hidden if self.lstm else 0), dtype=np.float32),
                            np.zeros((batch, self.lookahead, n_features), dtype=np.float32))
 
     # -- the step --------------------------------------------------------------------------------------------------
@@ -201,74 +185,15 @@ class StreamEngine:
         return feats, scale
 
     def _recurrent(self, x: np.ndarray, state: EngineState) -> np.ndarray:
-        """The top layer's outputs (b, n, hidden) for the first layer's inputs ``x`` (b, n, hidden).
-
-        Row ``j`` of ``hs`` holds, for every stream, every layer's state before wavefront step ``j``, the bias 1 and
-        the first layer's input of frame ``j``: one matrix product per stream and step gives every gate of every
-        layer. Step ``j`` writes row ``j + 1``. Layer ``l`` works on frame ``j - l``; where that frame does not
-        exist (the first and last ``layers - 1`` steps of a call), the layer's state is carried over unchanged.
-        The sigmoid gates' columns of ``w_big`` are halved, so one ``tanh`` serves every gate:
-        ``sigmoid(v) = (1 + tanh(v / 2)) / 2`` (the GRU keeps ``1 + tanh`` and halves what it multiplies)."""
-        b, n, _ = x.shape
-        L, H = self.layers, self.hidden
-        LH = L * H
-        hs = np.zeros((n + L, b, LH + 1 + H), dtype=np.float32)  # time-major: a step's rows are hs[j]
-        hs[0, :, :LH + 1] = state.h
-        hs[1:, :, LH] = 1.0
-        hs[:n, :, LH + 1:] = x.transpose(1, 0, 2)
-        w = self.w_big
-        m = np.empty((b, w.shape[1]), dtype=np.float32)
-        m3 = m[:, None]
-        t = np.empty_like(m)
-        m_act, t_act = (m, t) if self.lstm else (m[:, :2 * LH], t[:, :2 * LH])  # what goes through the tanh
-        states, news = hs[:, :, :LH], hs[1:, :, :LH]  # step j reads states[j] (and all of hs[j]), writes news[j]
+        """The top layer's outputs (b, n, hidden) for the first layer's inputs ``x`` (b, n, hidden): the compiled
+        loops of :mod:`ecgutils.models.recurrent_kernels`, every stream, frame and layer in one call."""
+        out = np.empty(x.shape, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
         if self.lstm:
-            cs = np.empty((n + L, b, LH), dtype=np.float32)
-            cs[0] = state.c
-            sig, g = t[:, :3 * LH], t[:, 3 * LH:]  # the gates after the tanh: i, f, o (to be mapped to 0..1) and g
-            i_, f_, o_ = sig[:, :LH], sig[:, LH:2 * LH], sig[:, 2 * LH:]
-            tmp = np.empty((b, LH), dtype=np.float32)
-        else:  # r and z as 1 + tanh (twice the sigmoid): the n columns of w_big hold half the recurrent part
-            rz, r, z = t[:, :2 * LH], t[:, :LH], t[:, LH:2 * LH]
-            m_hn, m_xn = m[:, 2 * LH:3 * LH], m[:, 3 * LH:]
-            new, d = np.empty((b, LH), dtype=np.float32), np.empty((b, LH), dtype=np.float32)
-        for j in range(n + L - 1):
-            s, dst = hs[j], news[j]
-            if b == 1:
-                np.dot(s, w, out=m)
-            else:  # one product per stream (as np.dot of one row): a row's numbers do not depend on the batch
-                np.matmul(s[:, None], w, out=m3)
-            np.tanh(m_act, out=t_act)
-            if self.lstm:
-                sig += 1.0
-                sig *= 0.5
-                cell = cs[j + 1]
-                np.multiply(f_, cs[j], out=cell)
-                np.multiply(i_, g, out=tmp)
-                cell += tmp
-                np.tanh(cell, out=tmp)
-                np.multiply(o_, tmp, out=dst)
-            else:  # n = tanh(x_n + r h_n); h' = n + z (h - n)
-                rz += 1.0
-                np.multiply(r, m_hn, out=new)
-                new += m_xn
-                np.tanh(new, out=new)
-                np.subtract(states[j], new, out=d)
-                d *= z
-                np.multiply(d, 0.5, out=dst)
-                dst += new
-            if L - 1 <= j < n:  # every layer had a frame to work on
-                continue
-            for layer in range(L):  # the wavefront's first and last steps
-                if not 0 <= j - layer < n:
-                    own = slice(layer * H, (layer + 1) * H)
-                    dst[:, own] = s[:, own]
-                    if self.lstm:
-                        cs[j + 1, :, own] = cs[j, :, own]
-        state.h = hs[-1, :, :LH + 1].copy()
-        if self.lstm:
-            state.c = cs[-1].copy()
-        return hs[L:, :, (L - 1) * H:LH].transpose(1, 0, 2)
+            lstm_stack(x, self.w_ih, self.w_hh, self.b_rnn, state.h, state.c, out)
+        else:
+            gru_stack(x, self.w_ih, self.w_hh, self.b_rnn, self.b_hn, state.h, out)
+        return out
 
     def step(self, frames: np.ndarray, state: EngineState) -> np.ndarray:
         """Run new frames through the network, updating ``state`` in place.
