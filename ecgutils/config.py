@@ -272,7 +272,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
                          DETECTOR_NOISE, {"kind": "bce", "pos_weight": 4.0}, RPEAK_AUGMENT),
         stream_denoiser=_recipe("stream_denoiser", dict(frame=8, hidden=64, layers=2, lookahead_s=DENOISER_LOOKAHEAD_S),
                                 schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
-        stream_detector=_recipe("stream_detector", dict(frame=8, hidden=64, layers=2, lookahead_s=DETECTOR_LOOKAHEAD_S,
+        stream_detector=_recipe("stream_detector", dict(frame=8, hidden=64, layers=3, lookahead_s=DETECTOR_LOOKAHEAD_S,
                                                         highpass_hz=STREAM_DETECTOR_HIGHPASS_HZ),
                                 schedule("stream_detector"), DETECTOR_NOISE, {"kind": "bce", "pos_weight": 4.0},
                                 RPEAK_AUGMENT),

@@ -189,6 +189,17 @@ def test_mse_noise_is_the_inverse_linear_snr_improvement():
     assert loss(c + 0.5 * (x - c), c, x).item() == pytest.approx(0.25, rel=1e-3)  # half the noise: 6 dB better
 
 
+def test_mse_blend_is_the_scaled_mse_plus_a_share_of_mse_noise():
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + torch.tensor([[0.3], [0.03]]) * torch.cos(17 * t)
+    y = c + 0.5 * (x - c)
+    blend = losses.denoising_loss("mse_blend", ceiling_db=60.0, noise_weight=0.2)(y, c, x).item()
+    noise = losses.denoising_loss("mse_noise", ceiling_db=60.0)(y, c, x).item()
+    assert blend == pytest.approx(losses.scaled_mse(y, c, x).item() + 0.2 * noise, rel=1e-6)
+    assert noise == pytest.approx(0.25, rel=1e-3)
+
+
 def test_snr_db_is_minus_the_snr_improvement_in_db():
     t = torch.linspace(0, 10, 720)
     c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])

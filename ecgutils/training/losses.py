@@ -8,15 +8,15 @@ import torch
 from torch.nn import functional as F
 
 #: Denoising losses :func:`denoising_loss` knows.
-DENOISING_LOSSES = ("mse_scaled", "mse_noise", "snr_db", "mse")
+DENOISING_LOSSES = ("mse_scaled", "mse_noise", "mse_blend", "snr_db", "mse")
 
 
-def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callable:
+def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0, noise_weight: float = 0.1) -> Callable:
     r"""The denoisers' training loss: the MSE between output and clean window, both mean-removed.
 
     Parameters
     ----------
-    kind : {"mse_scaled", "mse_noise", "snr_db", "mse"}
+    kind : {"mse_scaled", "mse_noise", "mse_blend", "snr_db", "mse"}
         ``mse``: :math:`\frac{1}{BL}\sum (y - c)^2` over the whole batch, in mV². Windows at low SNR have errors a
         hundred times larger than windows at high SNR, so they dominate it, and the model learns to smooth
         everything a little, clean signals included.
@@ -25,12 +25,18 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
         ``mse_noise``: each window's MSE divided by the power of the noise that was added to it, i.e. the inverse
         of the SNR improvement in linear terms: the identity scores 1 on every noisy window, whatever its SNR.
         The noise power is floored at the clean power times ``10 ** (-ceiling_db / 10)``.
+        ``mse_blend``: ``mse_scaled`` plus ``noise_weight`` times ``mse_noise``: the default's balance between
+        noise levels, with windows of little noise (where ``mse_scaled`` lets the model change the signal) weighing
+        up to ``noise_weight * 10 ** (ceiling_db / 10)`` times more.
         ``snr_db``: minus each window's SNR improvement in dB, :math:`10\log_{10}(\text{MSE} / P_\text{noise})`,
         averaged: every window counts the same in dB, whatever its input SNR, so making a clean window worse costs
         as much as failing to clean a noisy one (the "do no harm" loss). The noise power is floored as for
         ``mse_noise``; the MSE at the same floor times ``1e-3`` (a perfect output costs -30 dB below the floor).
     ceiling_db : float
-        ``mse_noise`` and ``snr_db``: input SNR (dB) above which a window weighs as if it were at this SNR.
+        ``mse_noise``, ``mse_blend`` and ``snr_db``: input SNR (dB) above which a window weighs as if it were at
+        this SNR.
+    noise_weight : float
+        ``mse_blend``: the weight of its ``mse_noise`` part.
 
     Returns
     -------
@@ -52,6 +58,8 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0) -> Callabl
         noise = (torch.mean((x - x.mean(-1, keepdim=True) - c) ** 2, dim=-1) + floor).clamp_min(1e-8)
         if kind == "snr_db":
             return (10 * torch.log10((err + 1e-3 * floor).clamp_min(1e-12) / noise)).mean()
+        if kind == "mse_blend":
+            return scaled_mse(y, c, x) + noise_weight * (err / noise).mean()
         return (err / noise).mean()
 
     return loss
