@@ -7,7 +7,7 @@ import torch
 
 from ecgutils.models import checkpoints
 from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
-from ecgutils.models.recurrent_kernels import exp_neg
+from ecgutils.models.stream_kernels import exp_neg
 from ecgutils.models.runtime import blas_threads
 from ecgutils.models.stream_engine import StreamEngine, engine_for
 from ecgutils.streaming import StreamingDenoiser, StreamingDetector
@@ -49,6 +49,21 @@ def test_the_compiled_exponential_is_as_accurate_as_float32():
     big = np.array([-200.0, 200.0], dtype=np.float32)  # clipped, not overflowed
     exp_neg(big, out[:2], np.empty(2, np.int32))
     assert np.all(np.isfinite(out[:2])) and out[0] > 1e37 and out[1] < 1e-37
+
+
+@pytest.mark.parametrize("cls", [CausalGRUDetector, CausalLSTMDenoiser])
+def test_the_compiled_normalisation_is_the_models(cls):
+    """Running statistics carried across two calls, slopes across the frame and call boundaries."""
+    model = cls(hidden=8, layers=1, lookahead_s=0.0, fs=360)
+    frames = _frames(2, 30)
+    engine = StreamEngine(model)
+    state = engine.initial_state(2)
+    parts = [engine._features(frames[:, cut], state) for cut in (slice(0, 11), slice(11, 30))]
+    with torch.no_grad():
+        ref, ref_scale, _ = model.features(torch.from_numpy(frames), model.initial_state(2))
+    assert np.allclose(np.concatenate([p[0] for p in parts], axis=1), ref.numpy(), atol=1e-6)
+    assert np.allclose(np.concatenate([p[1] for p in parts], axis=1), ref_scale.numpy(), rtol=1e-12)
+    assert state.frames.tolist() == [30, 30] and state.last.tolist() == frames[:, -1, -1].tolist()
 
 
 @pytest.mark.parametrize("role", ["stream_detector", "stream_denoiser"])

@@ -5,9 +5,9 @@ A live stream calls the network every 89 ms on 4 frames. PyTorch spends most of 
 (about 3 µs per operation, about 20 µs per recurrent layer and frame on 2 cores), so a stream ran at about 80x real
 time. The engine reads the trained weights once and runs the same computation with a few calls per push:
 
-* the running statistics as one first-order recursive filter (:func:`scipy.signal.lfilter`) over all new frames;
+* the running statistics and the normalised frames as a compiled loop (:mod:`ecgutils.models.stream_kernels`, Numba);
 * the input projection, and the output head, as one matrix product over all new frames;
-* the recurrent layers as compiled loops (:mod:`ecgutils.models.recurrent_kernels`, Numba): every stream, frame and
+* the recurrent layers as compiled loops (:mod:`ecgutils.models.stream_kernels`, Numba): every stream, frame and
   layer in one call.
 
 What changes is the order of a few additions, not the network: the engine agrees with ``model.step`` to float32
@@ -39,9 +39,8 @@ import torch
 from scipy.special import expit
 from torch import nn
 
-from ecgutils.dsp.filters import lfilter_carried
 from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
-from ecgutils.models.recurrent_kernels import gru_stack, lstm_stack
+from ecgutils.models.stream_kernels import gru_stack, lstm_stack, running_features
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
 CHECK_ATOL = 1e-4
@@ -115,7 +114,6 @@ class StreamEngine:
             raise TypeError(f"{type(model).__name__}: the engine needs the recurrent input as wide as its state")
         self.frame, self.lookahead, self.slope = model.frame, model.lookahead, model.slope
         self.a = float(np.exp(-1.0 / model.tau_frames))
-        self._ema_b, self._ema_a = np.array([1.0 - self.a]), np.array([1.0, -self.a])
         self.lstm = isinstance(rnn, nn.LSTM)
         self.layers, self.hidden = rnn.num_layers, rnn.hidden_size
         self.detector = hasattr(model, "threshold") and not hasattr(model, "gate")
@@ -129,7 +127,7 @@ class StreamEngine:
 
     # -- weights ---------------------------------------------------------------------------------------------------
     def _recurrent_weights(self, rnn) -> None:
-        """Each layer's weights as the compiled loops take them (:mod:`ecgutils.models.recurrent_kernels`): input
+        """Each layer's weights as the compiled loops take them (:mod:`ecgutils.models.stream_kernels`): input
         and recurrent weights transposed, (layers, hidden, gates * hidden); the biases summed, except the GRU's
         recurrent bias of ``n`` (``r`` multiplies it), kept apart."""
         L, H = self.layers, self.hidden
@@ -156,37 +154,18 @@ class StreamEngine:
 
     # -- the step --------------------------------------------------------------------------------------------------
     def _features(self, frames: np.ndarray, state: EngineState):
-        """Normalised frames (and slopes), float32, and the running scale (float64), as ``model.features``."""
-        f64 = frames.astype(np.float64)
-        b, n, k = f64.shape
-        u = np.empty((b, 2, n))
-        np.add.reduce(f64, axis=2, out=u[:, 0])
-        np.add.reduce(f64 * f64, axis=2, out=u[:, 1])
-        u /= k
-        a = self.a
-        ema = lfilter_carried(self._ema_b, self._ema_a, u, a * state.ema[..., None])[0]
-        weight = 1.0 - a ** (state.frames[:, None] + np.arange(1.0, n + 1.0))
-        mean = ema[:, 0] / weight
-        var = ema[:, 1] / weight
-        var -= mean * mean
-        scale = np.sqrt(np.maximum(var, NORM_FLOOR_MV ** 2, out=var), out=var)
-        inv = (1.0 / scale)[..., None]
+        """Normalised frames (and slopes), float32, and the running scale (float64), as ``model.features``
+        (:func:`ecgutils.models.stream_kernels.running_features`, every stream and frame in one call)."""
+        b, n, k = frames.shape
         feats = np.empty((b, n, (2 if self.slope else 1) * k), dtype=np.float32)
-        feats[..., :k] = (f64 - mean[..., None]) * inv
-        if self.slope:
-            flat = f64.reshape(b, n * k)
-            d = np.empty_like(flat)
-            d[:, 0] = flat[:, 0] - np.where(state.frames > 0, state.last, flat[:, 0])
-            np.subtract(flat[:, 1:], flat[:, :-1], out=d[:, 1:])
-            feats[..., k:] = d.reshape(b, n, k) * inv
-        state.ema = ema[..., -1].copy()
-        state.last = f64[:, -1, -1].copy()
-        state.frames = state.frames + n
+        scale = np.empty((b, n))
+        running_features(np.ascontiguousarray(frames, dtype=np.float32), self.a, NORM_FLOOR_MV, state.ema,
+                         state.frames, state.last, feats, scale)
         return feats, scale
 
     def _recurrent(self, x: np.ndarray, state: EngineState) -> np.ndarray:
         """The top layer's outputs (b, n, hidden) for the first layer's inputs ``x`` (b, n, hidden): the compiled
-        loops of :mod:`ecgutils.models.recurrent_kernels`, every stream, frame and layer in one call."""
+        loops of :mod:`ecgutils.models.stream_kernels`, every stream, frame and layer in one call."""
         out = np.empty(x.shape, dtype=np.float32)
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self.lstm:

@@ -1,18 +1,20 @@
-"""The recurrent layers of the streaming engine, compiled with Numba: a stack of GRU or LSTM layers over the new
-frames of every stream, in one call.
+"""The streaming engine's loops over frames, compiled with Numba: the running normalisation, and a stack of GRU or
+LSTM layers, over the new frames of every stream, one call each.
 
 A live stream advances a few frames per push. In NumPy each frame cost about ten calls of a microsecond or more on
-vectors of 64 numbers (issue 23); compiled, a frame of a layer is two passes over its weights (input and recurrent
-part) and one over its gates.
+vectors of 8 to 64 numbers (issue 23); compiled, a frame of a layer is one pass over its weights and its gates, and
+the normalisation a pass over its samples.
 
-The loops compute what ``torch.nn.GRU`` and ``torch.nn.LSTM`` compute, in float32 with the same gate order, to float32
-rounding (tested against PyTorch at 1e-5). The gates' exponentials are :func:`exp_neg`, Cephes' single-precision
-``expf`` written as a loop the compiler vectorises (relative error below 1e-7; the C library's ``expf`` is a scalar
-call per number, and was most of a frame's time); ``sigmoid(v) = 1 / (1 + exp(-v))`` and
-``tanh(v) = 2 sigmoid(2 v) - 1``. Each stream and frame is computed on its own, in a fixed order: a stream's numbers
-do not depend on its chunking or on the other streams of the call, bit for bit.
+:func:`running_features` computes what ``model.features`` computes (:func:`ecgutils.models.causal.running_stats`),
+in float64 as it does. The recurrent loops compute what ``torch.nn.GRU`` and ``torch.nn.LSTM`` compute, in float32
+with the same gate order, to float32 rounding (tested against PyTorch at 1e-5). The gates' exponentials are
+:func:`exp_neg`, Cephes' single-precision ``expf`` written as a loop the compiler vectorises (relative error below
+1e-7; the C library's ``expf`` is a scalar call per number, and was most of a frame's time);
+``sigmoid(v) = 1 / (1 + exp(-v))`` and ``tanh(v) = 2 sigmoid(2 v) - 1``. Each stream and frame is computed on its
+own, in a fixed order: a stream's numbers do not depend on its chunking or on the other streams of the call, bit for
+bit.
 
-Shapes (``L`` layers of ``H`` units, ``G`` = 3 H for the GRU, 4 H for the LSTM; all float32, C-ordered):
+Shapes of the recurrent loops (``L`` layers of ``H`` units, ``G`` = 3 H for the GRU, 4 H for the LSTM; all float32, C-ordered):
 ``x`` (batch, n_frames, H) the first layer's inputs; ``w_ih`` and ``w_hh`` (L, H, G) the input and recurrent weights,
 transposed; ``b`` (L, G) the biases (both biases summed, except the GRU's ``n`` gate: its input bias only);
 ``b_hn`` (L, H) the GRU's recurrent bias of ``n``; ``h`` and ``c`` (batch, L, H) the states, updated in place;
@@ -38,12 +40,65 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["exp_neg", "gru_stack", "lstm_stack"]
+__all__ = ["exp_neg", "gru_stack", "lstm_stack", "running_features"]
 
 #: Multiply-adds may be fused (one rounding instead of two) and the sums' order is the compiler's: fixed per build,
 #: so every stream and chunking sees the same arithmetic.
 _FAST = {"contract", "nsz", "arcp", "nnan", "ninf"}
 _F = np.float32
+
+
+@njit(cache=True, nogil=True)
+def running_features(frames, a, floor, ema, count, last, feats, scale):
+    """Normalised frames (and slopes) of each stream, continuing its running statistics.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (batch, n_frames, frame), float32
+        mV.
+    a : float
+        The moving averages' decay per frame, ``exp(-1 / tau_frames)``.
+    floor : float
+        The smallest scale, mV.
+    ema : ndarray, shape (batch, 2), float64
+        Moving averages of the frames' mean and mean square before bias correction; updated in place.
+    count : ndarray, shape (batch,), int64
+        Frames seen; updated in place.
+    last : ndarray, shape (batch,), float64
+        Each stream's last sample, mV (the first slope's other end); updated in place.
+    feats : ndarray, shape (batch, n_frames, frame) or (batch, n_frames, 2 * frame), float32
+        Written: ``(x - mean) / scale`` per sample, then (when twice the frame wide) the samples' differences over
+        the scale.
+    scale : ndarray, shape (batch, n_frames), float64
+        Written: the running scale of each frame, mV.
+    """
+    batch, n_frames, k = frames.shape
+    slope = feats.shape[2] == 2 * k
+    for s in range(batch):
+        e0, e1 = ema[s, 0], ema[s, 1]
+        prev = last[s] if count[s] > 0 else np.float64(frames[s, 0, 0])
+        for t in range(n_frames):
+            m0, m1 = 0.0, 0.0
+            for j in range(k):
+                v = np.float64(frames[s, t, j])
+                m0 += v
+                m1 += v * v
+            e0 = (1.0 - a) * (m0 / k) + a * e0
+            e1 = (1.0 - a) * (m1 / k) + a * e1
+            weight = 1.0 - a ** (count[s] + t + 1)
+            mean = e0 / weight
+            sc = np.sqrt(max(e1 / weight - mean * mean, floor * floor))
+            scale[s, t] = sc
+            inv = 1.0 / sc
+            for j in range(k):
+                v = np.float64(frames[s, t, j])
+                feats[s, t, j] = (v - mean) * inv
+                if slope:
+                    feats[s, t, k + j] = (v - prev) * inv
+                prev = v
+        ema[s, 0], ema[s, 1] = e0, e1
+        count[s] += n_frames
+        last[s] = prev
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
