@@ -146,56 +146,70 @@ def _gates(inp, hs, w_ih, w_hh, b, acc):
             acc[G + i] += w_hh[k, i] * hk
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _gru_cell(inp, hs, w_ih, w_hh, b, bn, acc, a, e, scratch):
+    """One GRU layer, one frame: ``hs`` updated in place (``acc``, ``a``, ``e``, ``scratch``: work space)."""
+    G, H = b.shape[0], hs.shape[0]
+    _gates(inp, hs, w_ih, w_hh, b, acc)
+    for i in range(2 * H):
+        a[i] = acc[i] + acc[G + i]
+    exp_neg(a[:2 * H], e[:2 * H], scratch[:2 * H])
+    for i in range(H):  # n's argument, doubled: tanh(v) = 2 / (1 + exp(-2 v)) - 1
+        a[2 * H + i] = _F(2.0) * (acc[2 * H + i] + (acc[G + 2 * H + i] + bn[i]) / (_F(1.0) + e[i]))
+    exp_neg(a[2 * H:], e[2 * H:], scratch[2 * H:])
+    for i in range(H):
+        n = _F(2.0) / (_F(1.0) + e[2 * H + i]) - _F(1.0)
+        hs[i] = n + (hs[i] - n) / (_F(1.0) + e[H + i])
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _lstm_cell(inp, hs, cs, w_ih, w_hh, b, acc, a, e, scratch):
+    """One LSTM layer, one frame: ``hs`` and ``cs`` updated in place."""
+    G, H = b.shape[0], hs.shape[0]
+    _gates(inp, hs, w_ih, w_hh, b, acc)
+    for i in range(G):  # g's argument doubled (tanh through exp_neg)
+        a[i] = (acc[i] + acc[G + i]) * (_F(2.0) if 2 * H <= i < 3 * H else _F(1.0))
+    exp_neg(a, e, scratch)
+    for i in range(H):
+        g = _F(2.0) / (_F(1.0) + e[2 * H + i]) - _F(1.0)
+        cs[i] = cs[i] / (_F(1.0) + e[H + i]) + g / (_F(1.0) + e[i])
+        a[i] = _F(2.0) * cs[i]
+    exp_neg(a[:H], e[:H], scratch[:H])  # tanh(c') (the input gate's exponentials are used)
+    for i in range(H):
+        hs[i] = (_F(2.0) / (_F(1.0) + e[i]) - _F(1.0)) / (_F(1.0) + e[3 * H + i])
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
+def _layers(x, w_ih, w_hh, b, b_hn, h, c, out, lstm):
+    """Every stream, frame and layer in order (the cells above); ``b_hn`` (GRU) or ``c`` (LSTM) unused by the
+    other kind."""
+    batch, n_frames, _ = x.shape
+    L, G = b.shape
+    acc, a, e = np.empty(2 * G, _F), np.empty(G, _F), np.empty(G, _F)
+    scratch = np.empty(G, np.int32)
+    for s in range(batch):
+        for t in range(n_frames):
+            inp = x[s, t]
+            for layer in range(L):
+                if lstm:
+                    _lstm_cell(inp, h[s, layer], c[s, layer], w_ih[layer], w_hh[layer], b[layer], acc, a, e,
+                               scratch)
+                else:
+                    _gru_cell(inp, h[s, layer], w_ih[layer], w_hh[layer], b[layer], b_hn[layer], acc, a, e,
+                              scratch)
+                inp = h[s, layer]
+            out[s, t] = inp
+
+
+@njit(cache=True, nogil=True)
 def gru_stack(x, w_ih, w_hh, b, b_hn, h, out):
     """GRU layers over ``x``'s frames (``torch.nn.GRU``'s equations): ``r, z = sigmoid(x W_i + h W_h + b)``,
     ``n = tanh(x W_in + b_in + r (h W_hn + b_hn))``, ``h' = n + z (h - n)``. Updates ``h``; writes ``out``."""
-    batch, n_frames, H = x.shape
-    L, G = b.shape
-    acc, a, e = np.empty(2 * G, _F), np.empty(G, _F), np.empty(G, _F)
-    scratch = np.empty(G, np.int32)
-    for s in range(batch):
-        for t in range(n_frames):
-            inp = x[s, t]
-            for layer in range(L):
-                hs, bn = h[s, layer], b_hn[layer]
-                _gates(inp, hs, w_ih[layer], w_hh[layer], b[layer], acc)
-                for i in range(2 * H):
-                    a[i] = acc[i] + acc[G + i]
-                exp_neg(a[:2 * H], e[:2 * H], scratch[:2 * H])
-                for i in range(H):  # n's argument, doubled: tanh(v) = 2 / (1 + exp(-2 v)) - 1
-                    a[2 * H + i] = _F(2.0) * (acc[2 * H + i] + (acc[G + 2 * H + i] + bn[i]) / (_F(1.0) + e[i]))
-                exp_neg(a[2 * H:], e[2 * H:], scratch[2 * H:])
-                for i in range(H):
-                    n = _F(2.0) / (_F(1.0) + e[2 * H + i]) - _F(1.0)
-                    hs[i] = n + (hs[i] - n) / (_F(1.0) + e[H + i])
-                inp = hs
-            out[s, t] = inp
+    _layers(x, w_ih, w_hh, b, b_hn, h, h, out, False)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True)
 def lstm_stack(x, w_ih, w_hh, b, h, c, out):
     """LSTM layers over ``x``'s frames (gates ``i, f, g, o`` as ``torch.nn.LSTM``): ``c' = f c + i g``,
     ``h' = o tanh(c')``. Updates ``h`` and ``c``; writes ``out``."""
-    batch, n_frames, H = x.shape
-    L, G = b.shape
-    acc, a, e = np.empty(2 * G, _F), np.empty(G, _F), np.empty(G, _F)
-    scratch = np.empty(G, np.int32)
-    for s in range(batch):
-        for t in range(n_frames):
-            inp = x[s, t]
-            for layer in range(L):
-                hs, cs = h[s, layer], c[s, layer]
-                _gates(inp, hs, w_ih[layer], w_hh[layer], b[layer], acc)
-                for i in range(G):  # g's argument doubled (tanh through exp_neg)
-                    a[i] = (acc[i] + acc[G + i]) * (_F(2.0) if 2 * H <= i < 3 * H else _F(1.0))
-                exp_neg(a, e, scratch)
-                for i in range(H):
-                    g = _F(2.0) / (_F(1.0) + e[2 * H + i]) - _F(1.0)
-                    cs[i] = cs[i] / (_F(1.0) + e[H + i]) + g / (_F(1.0) + e[i])
-                    a[i] = _F(2.0) * cs[i]
-                exp_neg(a[:H], e[:H], scratch[:H])  # tanh(c') (the input gate's exponentials are used)
-                for i in range(H):
-                    hs[i] = (_F(2.0) / (_F(1.0) + e[i]) - _F(1.0)) / (_F(1.0) + e[3 * H + i])
-                inp = hs
-            out[s, t] = inp
+    _layers(x, w_ih, w_hh, b, b[:, :h.shape[2]], h, c, out, True)
