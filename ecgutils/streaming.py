@@ -16,9 +16,9 @@ frames; the causal network (:mod:`ecgutils.models.causal`) runs on whole blocks 
 the blocks a push completes in one call, its state carried on. Its answer about a frame comes ``lookahead`` frames
 later; the detector picks peaks causally (:class:`ecgutils.dsp.peaks.CausalPicker`). Chunking changes when an answer
 is given, never what it is (one chunk, 100 ms chunks or single samples give identical peaks and samples), and in a
-:class:`StreamPool` each stream gets exactly the peaks and samples it gets alone. The network runs in NumPy
-(:mod:`ecgutils.models.stream_engine`: a few calls per frame instead of PyTorch's per-operation overhead), and in
-PyTorch for a network the engine does not recognise.
+:class:`StreamPool` each stream gets exactly the peaks and samples it gets alone. The network runs on the streaming
+engine (:mod:`ecgutils.models.stream_engine`: its normalisation and recurrent layers compiled with Numba, a few calls
+per push instead of PyTorch's per-operation overhead), and in PyTorch for a network the engine does not recognise.
 """
 
 from __future__ import annotations

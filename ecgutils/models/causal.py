@@ -283,7 +283,7 @@ class CausalGRUDetector(Thresholded, _CausalRNN):
     logit of column ``j`` being about frame ``j``.
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, lookahead_s: float = 0.3, *, fs: int,
+    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 3, lookahead_s: float = 0.3, *, fs: int,
                  threshold: float = 0.5, highpass_hz: float | None = None):
         super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs, highpass_hz=highpass_hz)
         self.config["threshold"] = self.threshold = float(threshold)

@@ -1,4 +1,4 @@
-"""A causal model's streaming step in NumPy: the same network as :mod:`ecgutils.models.causal`, at a fraction of
+"""A causal model's streaming step in NumPy and Numba: the same network as :mod:`ecgutils.models.causal`, at a fraction of
 the cost per call.
 
 A live stream calls the network every 89 ms on 4 frames. PyTorch spends most of such a call outside arithmetic
@@ -96,7 +96,7 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 class StreamEngine:
     """The streaming step of a :class:`~ecgutils.models.causal.CausalGRUDetector` or
-    :class:`~ecgutils.models.causal.CausalLSTMDenoiser` in NumPy (weights copied when built: build a new engine after
+    :class:`~ecgutils.models.causal.CausalLSTMDenoiser` in NumPy and Numba (weights copied when built: build a new engine after
     training further).
 
     Parameters
