@@ -268,7 +268,7 @@ class GRUDetector(_GRUEncoder):
     Shapes: input (batch, n_samples) in mV; output logits (batch, ceil(n_samples / frame)).
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 48, layers: int = 2, bidirectional: bool = True,
+    def __init__(self, frame: int = 8, hidden: int = 56, layers: int = 2, bidirectional: bool = True,
                  *, fs: int, threshold: float = 0.5):
         super().__init__(frame, hidden, layers, bidirectional, head_inputs=1, fs=fs, threshold=threshold)
 
