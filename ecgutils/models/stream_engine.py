@@ -1,5 +1,5 @@
-"""A causal model's streaming step in NumPy and Numba: the same network as :mod:`ecgutils.models.causal`, at a fraction of
-the cost per call.
+"""A causal model's streaming step in NumPy and Numba: the same network as :mod:`ecgutils.models.causal`, at a
+fraction of the cost per call.
 
 A live stream calls the network every 89 ms on 4 frames. PyTorch spends most of such a call outside arithmetic
 (about 3 µs per operation, about 20 µs per recurrent layer and frame on 2 cores), so a stream ran at about 80x real
@@ -96,8 +96,8 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 class StreamEngine:
     """The streaming step of a :class:`~ecgutils.models.causal.CausalGRUDetector` or
-    :class:`~ecgutils.models.causal.CausalLSTMDenoiser` in NumPy and Numba (weights copied when built: build a new engine after
-    training further).
+    :class:`~ecgutils.models.causal.CausalLSTMDenoiser` in NumPy and Numba (weights copied when built: build a new
+    engine after training further).
 
     Parameters
     ----------
@@ -121,27 +121,26 @@ class StreamEngine:
         # C-ordered float32 weights: OpenBLAS then computes each row of a product alike whatever the number of rows
         # (a stream's numbers do not depend on its chunking; tests/test_streaming.py checks it)
         self.w_inp, self.b_inp = _f32(_np(model.inp.weight).T), _f32(_np(model.inp.bias))
-        self._recurrent_weights(rnn)
+        self.w_ih, self.w_hh, self.b_rnn, self.b_hn = self._recurrent_weights(rnn)
         self.w_head = _f32(np.concatenate([_np(m.weight).T for m in heads], axis=1))
         self.b_head = _f32(np.concatenate([_np(m.bias) for m in heads]))
 
     # -- weights ---------------------------------------------------------------------------------------------------
-    def _recurrent_weights(self, rnn) -> None:
+    def _recurrent_weights(self, rnn) -> tuple:
         """Each layer's weights as the compiled loops take them (:mod:`ecgutils.models.stream_kernels`): input
         and recurrent weights transposed, (layers, hidden, gates * hidden); the biases summed, except the GRU's
-        recurrent bias of ``n`` (``r`` multiplies it), kept apart."""
+        recurrent bias of ``n`` (``r`` multiplies it), kept apart (None for an LSTM)."""
         L, H = self.layers, self.hidden
         layers = range(L)
         w_ih = [_np(getattr(rnn, f"weight_ih_l{k}")).T for k in layers]
         w_hh = [_np(getattr(rnn, f"weight_hh_l{k}")).T for k in layers]
         b_ih = [_np(getattr(rnn, f"bias_ih_l{k}")) for k in layers]
         b_hh = [_np(getattr(rnn, f"bias_hh_l{k}")).copy() for k in layers]
-        self.b_hn = _f32(np.stack([b[2 * H:3 * H].copy() for b in b_hh])) if not self.lstm else None
+        b_hn = _f32(np.stack([b[2 * H:3 * H].copy() for b in b_hh])) if not self.lstm else None
         if not self.lstm:
             for b in b_hh:
                 b[2 * H:3 * H] = 0.0
-        self.w_ih, self.w_hh = _f32(np.stack(w_ih)), _f32(np.stack(w_hh))
-        self.b_rnn = _f32(np.stack(b_ih) + np.stack(b_hh))
+        return _f32(np.stack(w_ih)), _f32(np.stack(w_hh)), _f32(np.stack(b_ih) + np.stack(b_hh)), b_hn
 
     # -- state -----------------------------------------------------------------------------------------------------
     def initial_state(self, batch: int) -> EngineState:

@@ -14,7 +14,8 @@ with the same gate order, to float32 rounding (tested against PyTorch at 1e-5). 
 own, in a fixed order: a stream's numbers do not depend on its chunking or on the other streams of the call, bit for
 bit.
 
-Shapes of the recurrent loops (``L`` layers of ``H`` units, ``G`` = 3 H for the GRU, 4 H for the LSTM; all float32, C-ordered):
+Shapes of the recurrent loops (``L`` layers of ``H`` units, ``G`` = 3 H for the GRU, 4 H for the LSTM; all float32,
+C-ordered):
 ``x`` (batch, n_frames, H) the first layer's inputs; ``w_ih`` and ``w_hh`` (L, H, G) the input and recurrent weights,
 transposed; ``b`` (L, G) the biases (both biases summed, except the GRU's ``n`` gate: its input bias only);
 ``b_hn`` (L, H) the GRU's recurrent bias of ``n``; ``h`` and ``c`` (batch, L, H) the states, updated in place;
