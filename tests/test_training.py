@@ -36,6 +36,13 @@ def _toy(seed=0, epochs=3, max_minutes=None, threads=1):
     return loop.fit(*_toy_parts(seed), cfg, progress=False)
 
 
+def test_fit_says_what_to_do_when_the_validation_loss_is_never_finite():
+    model, epoch, val, _ = _toy_parts()
+    val = [(np.full_like(val[0][0], np.nan), val[0][1])]  # NaN inputs, as a broken window store would give
+    with pytest.raises(FloatingPointError, match="not finite at any epoch.*nan, nan.*notebook 01"):
+        loop.fit(model, epoch, val, losses.denoising_loss("mse"), TrainConfig(epochs=2, lr=1e-2), progress=False)
+
+
 def test_fit_runs_every_epoch_and_keeps_the_best():
     fitted = _toy(epochs=4)
     h = fitted.history

@@ -160,6 +160,11 @@ def fit(model: nn.Module, train_epoch: Callable[[], Iterable], val_batches: list
                       "was reached. This model depends on the machine's speed: it is not a reference run.")
                 break
         history = pd.DataFrame(rows)
+        if best_state is None:
+            raise FloatingPointError(f"{desc}: the validation loss was not finite at any epoch "
+                                     f"({', '.join(f'{v:.3g}' for v in history.val_loss)}): the windows or the noise "
+                                     "hold NaN or infinite values, or training diverged. Rebuild the windows "
+                                     "(notebook 01) or lower the learning rate (`lr`)")
         kept = int(history.loc[history.val_loss.idxmin(), "epoch"])
         if averaged is not None and int(averaged.n_averaged):
             mean_state = averaged.module.state_dict()
