@@ -294,8 +294,10 @@ def signal_quality(signal, *, fs: float) -> np.ndarray:
     """Per-second signal quality in [0, 1] of one lead in mV at ``fs`` Hz (or many, as :func:`detect_r_peaks`).
 
     The shipped GRU detector's features (:func:`ecgutils.dsp.quality.quality_features`: its ambiguity, template
-    agreement, a QRS slope that flags T waves taken for R-peaks, the baseline swing over the QRS amplitude) through
-    a map fitted on validation records (:mod:`ecgutils.models.calibration`). Returns float32, shape
+    agreement, a QRS slope that flags T waves taken for R-peaks, the baseline swing over the QRS amplitude, each
+    beat's difference from its most similar neighbour) through a map fitted on validation records
+    (:mod:`ecgutils.models.calibration`). On the NSTDB test half it separates the noisy seconds from the clean ones
+    with ROC-AUC 0.96 (README *Results*). Returns float32, shape
     (ceil(n_samples / fs),): each second's quality (the last possibly partial); a list for many signals.
     """
     xs, form = _signals(signal, fs)

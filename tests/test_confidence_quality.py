@@ -10,7 +10,7 @@ import pytest
 
 from ecgutils import export
 from ecgutils.dsp.filters import ecg_highpass
-from ecgutils.dsp.quality import quality_features
+from ecgutils.dsp.quality import FEATURES, neighbour_residual, quality_features
 from ecgutils.evaluation import robustness
 from ecgutils.evaluation.metrics import expected_calibration_error, match_beats
 from ecgutils.inference import detect_r_peaks, peak_probability, signal_quality
@@ -96,13 +96,50 @@ def test_quality_is_in_range_and_lower_on_a_noisy_segment():
 
 
 def test_quality_flags_t_waves_taken_for_r_peaks_and_a_large_baseline_swing():
-    x, beats = synthetic_ecg(360 * 30, fs=360)
+    from ecgutils.io.records import read_record
+
+    rec = read_record("100")  # a minute of real MLII: a synthetic signal's beats are identical, no real ECG's are
+    x = rec.signal[: 360 * 60]
+    beats = rec.beats[rec.beats < len(x)]
     prob = peak_probability(x, fs=360)
     good = calibration.quality(quality_features(x, prob, beats, fs=360))
     t_waves = calibration.quality(quality_features(x, prob, beats + int(0.25 * 360), fs=360))
-    swing = x + robustness.baseline_swing(len(x), 10 * 1.4, np.random.default_rng(1), fs=360)
+    amp = robustness.qrs_amplitude(x, beats, fs=360)
+    swing = x + robustness.baseline_swing(len(x), 10 * amp, np.random.default_rng(1), fs=360)
     swung = calibration.quality(quality_features(swing, prob, beats, fs=360))
-    assert np.median(t_waves) < np.median(good) - 0.3 and np.median(swung) < np.median(good) - 0.3
+    assert np.median(t_waves) < np.median(good) - 0.5 and np.median(swung) < np.median(good) - 0.5
+
+
+def test_residual_compares_each_beat_with_its_most_similar_neighbour():
+    fs, n = 360, 360 * 20
+    t = np.arange(-90, 162)
+    normal, ectopic = np.exp(-(t / 6.0) ** 2), -0.8 * np.exp(-(t / 20.0) ** 2)  # narrow upright, wide inverted
+    x, peaks = np.zeros(n), np.arange(180, n - 200, 300)
+    for i, p in enumerate(peaks):  # bigeminy: the neighbours one beat away are always of the other shape
+        x[p + t] += normal if i % 2 == 0 else ectopic
+    r2 = neighbour_residual(x, peaks, fs=fs)
+    assert np.nanmax(r2) < 1e-12  # a median of all neighbours would leave half of the other shape
+    noisy = x + 0.05 * np.random.default_rng(0).standard_normal(n)
+    r2n = neighbour_residual(noisy, peaks, fs=fs)
+    assert np.nanmean(r2n) == pytest.approx(2 * 0.05 ** 2, rel=0.2)  # two beats' noise: twice the variance
+    assert np.isnan(neighbour_residual(x, peaks[:1], fs=fs)).all()
+
+
+def test_quality_ranks_noise_that_leaves_the_detector_sure_below_clean_seconds():
+    x, beats = synthetic_ecg(360 * 60, fs=360)
+    rng = np.random.default_rng(2)
+    drift = np.cumsum(rng.normal(0, 1, len(x)))
+    drift = 0.06 * (drift - np.convolve(drift, np.ones(360) / 360, mode="same"))  # wander-like noise, 1-10 Hz
+    noisy = x.copy()
+    noisy[360 * 30:] += drift[360 * 30:]
+    prob = peak_probability(noisy, fs=360)
+    found = detect_r_peaks(noisy, fs=360)
+    assert match_beats(beats, found, fs=360)["fp"] == 0  # the detector does not notice the noise ...
+    f = quality_features(noisy, prob, found, fs=360)
+    res = f[:, FEATURES.index("residual")]
+    assert res[35:].min() > res[:25].max() + 0.3  # ... the beats' residual does (log10 units, 5 s mean)
+    q = calibration.quality(f)
+    assert np.median(q[35:]) < np.median(q[:25])
 
 
 def test_highpass_in_front_of_the_detector_keeps_the_beats_under_a_large_baseline_swing():
@@ -155,7 +192,8 @@ def test_quick_robustness_table_scores_every_case_and_detector():
 
 def test_confidence_and_quality_files_are_json():
     cal = json.loads(calibration.path().read_text())
-    assert cal["quality"]["features"] == ["ambiguity", "template", "qrs_slope", "baseline"]
+    assert cal["quality"]["features"] == list(FEATURES)
+    assert FEATURES == ("ambiguity", "template", "qrs_slope", "baseline", "residual")
 
 
 def test_bench_prints_the_users_tables_when_scored():

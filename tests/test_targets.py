@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from ecgutils.data.splits import NSTDB_LEVELS
 from ecgutils.evaluation.targets import BARS, check_targets, do_no_harm
@@ -112,3 +113,22 @@ def test_throughput_rows_compare_each_figure_with_its_target():
     row = t.loc["folder annotate, 48 records, 2 worker(s): >= 1.7x faster than 1 worker"]
     assert row.measured == 1.8 and row.met
     assert not any("one call each" in name for name in t.index)
+
+
+def test_users_targets_read_the_robustness_and_confidence_tables():
+    cases = {"DS2 MLII": 99.9, "DS2 second lead": 99.6, "DS2 + swing 10x": 99.4, "DS2 at 128 Hz": 99.85,
+             "DS2 at 200 Hz": 99.75, "DS2 at 500 Hz": 99.9}
+    rob = pd.DataFrame([{"case": c, "detector": d, "gross_f1": v - (0.5 if d == "gru stream" else 0.0)}
+                        for c, v in cases.items() for d in ("gru", "gru stream", "xqrs")])
+    cq = pd.DataFrame({"level": [24, "all"], "ece": [0.01, 0.02], "ece_stream": [0.01, 0.06],
+                       "quality_auc": [0.8, 0.951]})
+    t = check_targets({**_tables(), "robustness": rob, "confidence_quality": cq}).set_index("target")
+    assert t.loc["where users are: DS2 second lead gross F1 >= 99.5 % (gru)", "met"]
+    assert not t.loc["where users are: DS2 second lead gross F1 >= 99.3 % (gru stream)", "met"]  # 99.1
+    assert not t.loc["where users are: DS2 + swing 10x gross F1 >= 99.5 % (gru)", "met"]
+    gaps = t.loc[[f"where users are: DS2 at {r} Hz F1 - 360 Hz >= -0.1 points (gru)" for r in (128, 200, 500)]]
+    assert gaps.met.tolist() == [True, False, True] and gaps.measured.iloc[1] == pytest.approx(-0.15)
+    assert t.loc["beat confidence ECE <= 0.05, NSTDB test half (gru)", "met"]
+    assert not t.loc["beat confidence ECE <= 0.05, NSTDB test half (gru stream)", "met"]
+    assert t.loc["signal quality ROC-AUC noisy vs clean >= 0.95, NSTDB test half", "measured"] == 0.951  # pooled row
+    assert len(check_targets(_tables())) == len(t) - 12  # without the tables: none of these rows

@@ -2,7 +2,7 @@
 its beats. :func:`ecgutils.inference.signal_quality` turns them into a quality in [0, 1] with a map fitted on the
 validation records (:mod:`ecgutils.models.calibration`).
 
-The four features (each beat's value is interpolated to the centre of every second):
+The five features (a beat's value is interpolated to the centre of every second):
 
 ==============  ====================================================================================================
 ``ambiguity``   mean of ``4 p (1 - p)`` over the second: 0 where the detector is sure (p near 0 or 1), 1 at p = 0.5
@@ -11,18 +11,26 @@ The four features (each beat's value is interpolated to the centre of every seco
                 low on a T wave detected 200 ms after a steeper QRS (the T-wave failure mode)
 ``baseline``    log10 of the baseline's peak-to-peak over 10 s (0.5 Hz low-pass) over the QRS amplitude there (the
                 baseline failure mode: a swing several times the QRS)
+``residual``    log10 of the RMS over the second of each beat (0.5-40 Hz, 250 ms before to 450 ms after it) minus
+                the most similar of its 10 neighbours on either side, over the QRS amplitude; a 5 s running mean.
+                Noise that leaves the detector sure still makes each beat unlike its neighbours
 ==============  ====================================================================================================
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from ecgutils.dsp.filters import ecg_bandpass, ecg_baseline
 
 #: The feature columns of :func:`quality_features`, in order.
-FEATURES = ("ambiguity", "template", "qrs_slope", "baseline")
+FEATURES = ("ambiguity", "template", "qrs_slope", "baseline", "residual")
+#: :func:`neighbour_residual`'s beat span (s before, s after) and neighbours searched on either side, and the mean
+#: over seconds of the ``residual`` feature (chosen on the validation records, README *Where each choice was made*).
+RESIDUAL_SPAN_S = (0.25, 0.45)
+RESIDUAL_NEIGHBOURS = 10
+RESIDUAL_SMOOTH_S = 5
 
 
 def _beat_windows(x: np.ndarray, peaks: np.ndarray, half: int) -> np.ndarray:
@@ -36,6 +44,53 @@ def _template_corr(bp: np.ndarray, peaks: np.ndarray, *, fs: float, neighbours: 
     for i in range(len(peaks)):
         t = np.median(seg[max(0, i - neighbours):i + neighbours + 1], axis=0)
         out[i] = (seg[i] @ t) / max(np.sqrt((seg[i] @ seg[i]) * (t @ t)), 1e-12)
+    return out
+
+
+def neighbour_residual(bp: np.ndarray, peaks: np.ndarray, *, fs: float, neighbours: int = RESIDUAL_NEIGHBOURS,
+                       span_s: tuple = RESIDUAL_SPAN_S) -> np.ndarray:
+    """Per-sample squared difference between each beat and the most similar of its neighbours (NaN outside beats).
+
+    Parameters
+    ----------
+    bp : ndarray, shape (n_samples,)
+        The lead, band-passed (mV).
+    peaks : ndarray of int, shape (n_beats,)
+        Sorted beats, samples, inside the lead.
+    fs : float
+        Hz.
+    neighbours : int
+        Beats searched on either side; the most similar is the one of highest correlation over the span.
+    span_s : (float, float)
+        Seconds before and after each beat compared.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float64, mV^2: NaN where no beat's span reaches (or with fewer than two beats).
+    Where spans overlap, the later beat's value.
+
+    Examples
+    --------
+    >>> bp = np.zeros(3600); bp[180::360] = 1.0  # identical beats: nothing between a beat and its neighbour
+    >>> r2 = neighbour_residual(bp, np.arange(180, 3600, 360), fs=360)
+    >>> float(np.nanmax(r2)), int(np.isnan(r2).sum())  # the spans (0.7 s of every 1 s) covered, the rest NaN
+    (0.0, 1070)
+    """
+    n, m = len(bp), len(peaks)
+    out = np.full(n, np.nan)
+    if m < 2:
+        return out
+    idx = np.clip(peaks[:, None] + np.arange(-int(round(span_s[0] * fs)), int(round(span_s[1] * fs)) + 1), 0, n - 1)
+    seg = bp[idx]
+    z = seg - seg.mean(axis=1, keepdims=True)
+    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    best, nearest = np.full(m, -np.inf), np.zeros(m, dtype=np.int64)
+    for k in range(1, min(neighbours, m - 1) + 1):  # correlation with the beat k later (and, seen from it, k earlier)
+        c = np.einsum("ij,ij->i", z[:-k], z[k:])
+        for i, j, cc in ((np.arange(m - k), np.arange(k, m), c), (np.arange(k, m), np.arange(m - k), c)):
+            better = cc > best[i]
+            best[i[better]], nearest[i[better]] = cc[better], j[better]
+    out[idx.ravel()] = ((seg - seg[nearest]) ** 2).ravel()
     return out
 
 
@@ -56,7 +111,8 @@ def quality_features(x: np.ndarray, prob: np.ndarray, peaks: np.ndarray, *, fs: 
     Returns
     -------
     ndarray, shape (ceil(n_samples / fs), 4), float64
-        Columns :data:`FEATURES`. Without any beat: ambiguity as measured, template and qrs_slope 0, baseline 2.
+        Columns :data:`FEATURES`. Without any beat: ambiguity as measured, template and qrs_slope 0, baseline 2,
+        residual 0 (a difference as large as the QRS).
 
     Examples
     --------
@@ -64,7 +120,7 @@ def quality_features(x: np.ndarray, prob: np.ndarray, peaks: np.ndarray, *, fs: 
     >>> prob = np.zeros(3600); prob[180::360] = 1.0
     >>> f = quality_features(x, prob, np.arange(180, 3600, 360), fs=360)
     >>> f.shape, bool(np.allclose(f[:, :3], [0, 1, 1]))
-    ((10, 4), True)
+    ((10, 5), True)
     """
     x, prob = np.asarray(x, dtype=np.float64), np.asarray(prob, dtype=np.float64)
     n, step = len(x), int(round(fs))
@@ -74,7 +130,7 @@ def quality_features(x: np.ndarray, prob: np.ndarray, peaks: np.ndarray, *, fs: 
     peaks = np.unique(np.asarray(peaks, dtype=np.int64))
     peaks = peaks[(peaks >= 0) & (peaks < n)]
     if len(peaks) == 0:
-        return np.column_stack([ambiguity, np.zeros(n_sec), np.zeros(n_sec), np.full(n_sec, 2.0)])
+        return np.column_stack([ambiguity, np.zeros(n_sec), np.zeros(n_sec), np.full(n_sec, 2.0), np.zeros(n_sec)])
     bp = ecg_bandpass(x, fs=fs).astype(np.float64)
     slope = np.abs(np.diff(ecg_bandpass(x, fs=fs, low_hz=5.0, high_hz=15.0, order=2), prepend=0.0))
     steep = _beat_windows(slope, peaks, int(round(0.05 * fs))).max(axis=1)
@@ -86,4 +142,19 @@ def quality_features(x: np.ndarray, prob: np.ndarray, peaks: np.ndarray, *, fs: 
     per_beat = np.column_stack([_template_corr(bp, peaks, fs=fs), steep / np.maximum(around, 1e-12),
                                 np.log10(np.maximum(base_ptp, 1e-3) / np.maximum(qrs_amp, 1e-3))])
     centres = (np.arange(n_sec) + 0.5) * step
-    return np.column_stack([ambiguity] + [np.interp(centres, peaks, per_beat[:, j]) for j in range(3)])
+    return np.column_stack([ambiguity] + [np.interp(centres, peaks, per_beat[:, j]) for j in range(3)]
+                           + [_residual_per_second(bp, peaks, qrs_amp, centres, n_sec=n_sec, step=step, fs=fs)])
+
+
+def _residual_per_second(bp, peaks, qrs_amp, centres, *, n_sec: int, step: int, fs: float) -> np.ndarray:
+    """The ``residual`` column: log10(RMS of :func:`neighbour_residual` over each second / QRS amplitude), 5 s mean."""
+    r2 = np.full(n_sec * step, np.nan)
+    r2[: len(bp)] = neighbour_residual(bp, peaks, fs=fs)
+    r2 = r2.reshape(n_sec, step)
+    covered = ~np.isnan(r2).all(axis=1)
+    if not covered.any():
+        return np.zeros(n_sec)
+    rms = np.sqrt(np.nanmean(r2[covered], axis=1))
+    rms = np.interp(centres, centres[covered], rms)  # seconds no beat's span reaches: from their neighbours
+    out = np.log10(np.maximum(rms, 1e-4) / np.maximum(np.interp(centres, peaks, qrs_amp), 1e-3))
+    return uniform_filter1d(out, RESIDUAL_SMOOTH_S, mode="nearest")

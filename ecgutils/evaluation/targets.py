@@ -26,6 +26,12 @@ BARS = {
     "stream_nstdb6_gap": 2.0,        # real-time detector: NSTDB level 6 F1 at most this below the offline GRU, points
     "stream_denoise_gap_db": 1.5,    # real-time denoiser: NSTDB 12..-6 improvement at most this below the offline LSTM
     "stream_real_time": 200.0,       # real-time models, one stream in 100 ms chunks, x real time
+    # issue 22, where users are (robustness and confidence/quality tables)
+    "second_lead_f1": 99.5, "stream_second_lead_f1": 99.3,  # DS2 second lead, beats at the MLII times, %
+    "swing10_f1": 99.5,              # DS2 plus a baseline swing of 10x the QRS, offline GRU, %
+    "rate_gap": 0.1,                 # DS2 at 128 / 200 / 500 Hz: at most this below 360 Hz, points
+    "ece": 0.05,                     # beat confidence, expected calibration error, NSTDB test half pooled
+    "quality_auc": 0.95,             # signal quality, ROC-AUC noisy against clean seconds, NSTDB test half pooled
 }
 
 
@@ -152,6 +158,34 @@ def _realtime(tables: dict) -> list[tuple]:
     return rows
 
 
+def _users(robustness: pd.DataFrame | None, confidence_quality: pd.DataFrame | None) -> list[tuple]:
+    """Issue 22's targets from :func:`ecgutils.evaluation.robustness.robustness_table` and
+    :func:`~ecgutils.evaluation.robustness.confidence_quality_table` (each where the benchmark scored it)."""
+    rows = []
+    if robustness is not None:
+        f1 = robustness.pivot_table(index="case", columns="detector", values="gross_f1")
+        for d, bar in (("gru", BARS["second_lead_f1"]), ("gru stream", BARS["stream_second_lead_f1"])):
+            v = _at(f1, "DS2 second lead", d)
+            rows.append((f"where users are: DS2 second lead gross F1 >= {bar:g} % ({d})", v, v >= bar))
+        v = _at(f1, "DS2 + swing 10x", "gru")
+        rows.append((f"where users are: DS2 + swing 10x gross F1 >= {BARS['swing10_f1']:g} % (gru)", v,
+                     v >= BARS["swing10_f1"]))
+        for d in ("gru", "gru stream"):
+            for rate in (128, 200, 500):
+                gap = _at(f1, f"DS2 at {rate} Hz", d) - _at(f1, "DS2 MLII", d)
+                rows.append((f"where users are: DS2 at {rate} Hz F1 - 360 Hz >= -{BARS['rate_gap']:g} points ({d})",
+                             gap, gap >= -BARS["rate_gap"]))
+    if confidence_quality is not None:
+        pooled = confidence_quality.assign(level=confidence_quality.level.astype(str)).set_index("level")
+        for col, d in (("ece", "gru"), ("ece_stream", "gru stream")):
+            v = _at(pooled, "all", col)
+            rows.append((f"beat confidence ECE <= {BARS['ece']:g}, NSTDB test half ({d})", v, v <= BARS["ece"]))
+        v = _at(pooled, "all", "quality_auc")
+        rows.append((f"signal quality ROC-AUC noisy vs clean >= {BARS['quality_auc']:g}, NSTDB test half", v,
+                     v >= BARS["quality_auc"]))
+    return rows
+
+
 def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
                   throughput: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each target, the measured figure and whether it is met.
@@ -161,7 +195,8 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     tables : dict
         ``denoising`` (:func:`ecgutils.evaluation.denoising.summary_table`), ``classifier``, ``detection_clean`` and
         ``detection_nstdb`` (:func:`ecgutils.evaluation.detection.report`), and optionally the real-time tables of
-        :func:`ecgutils.evaluation.realtime.report`.
+        :func:`ecgutils.evaluation.realtime.report`, ``robustness`` and ``confidence_quality``
+        (:mod:`ecgutils.evaluation.robustness`).
     speed : pandas.DataFrame, optional
         ``task``, ``device``, ``x_real_time``.
     training : pandas.DataFrame, optional
@@ -178,6 +213,7 @@ def check_targets(tables: dict, speed: pd.DataFrame | None = None, training: pd.
     rows += _detection(tables["classifier"], tables["detection_clean"], tables["detection_nstdb"])
     if "stream_detection_clean" in tables:
         rows += _realtime(tables)
+    rows += _users(tables.get("robustness"), tables.get("confidence_quality"))
     if speed is not None:
         for _, r in speed[speed.device == "cpu"].iterrows():
             rows.append((f"{r.task}: >= {BARS['real_time']:g}x real time on CPU", r.x_real_time,

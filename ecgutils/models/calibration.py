@@ -7,7 +7,8 @@
 - per detector role (``detector``, ``stream_detector``): an isotonic map from the network's probability at a
   reported beat to the fraction of such beats that are true (:class:`sklearn.isotonic.IsotonicRegression`, stored
   as its breakpoints; applied with :func:`numpy.interp`, which is the isotonic prediction with clipping);
-- ``quality``: a logistic model on the standardised features of :func:`ecgutils.dsp.quality.quality_features`.
+- ``quality``: a logistic model on the standardised features of :func:`ecgutils.dsp.quality.quality_features`,
+  each clipped first to the range (0.5th to 99.5th percentile) of the seconds it was fitted on.
 """
 
 from __future__ import annotations
@@ -71,5 +72,6 @@ def quality(features: np.ndarray) -> np.ndarray:
     if tuple(q["features"]) != FEATURES:
         raise ValueError(f"the calibration's quality features {q['features']} are not {list(FEATURES)}: "
                          "run `python -m ecgutils.training.calibrate` again")
-    z = (np.asarray(features, dtype=np.float64) - q["mean"]) / q["scale"]
+    f = np.clip(np.asarray(features, dtype=np.float64), q["low"], q["high"])  # not extrapolated beyond validation's
+    z = (f - q["mean"]) / q["scale"]
     return expit(z @ np.asarray(q["coef"]) + q["intercept"]).astype(np.float32)

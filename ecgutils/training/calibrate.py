@@ -11,7 +11,8 @@ Writes ``ecgutils/models/weights/calibration.json`` (:mod:`ecgutils.models.calib
   seconds are the clean ones and those with a baseline swing of twice the QRS amplitude (ordinary ambulatory
   wander), bad ones those with noise at 0 dB or below, those with a swing of 5 or 10 times the QRS amplitude, and
   the clean seconds scored as if the detector had fired 200 ms late, on the T wave (the two failure modes of issue
-  22); a logistic regression on the standardised features.
+  22); a logistic regression on the standardised features, which are clipped to the range of the fitted seconds'
+  (:data:`CLIP_PERCENTILES`) before the map.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from ecgutils.models import calibration, checkpoints, registry
 #: 11.3 down to -18.7 dB on this scale).
 LEVELS = (-18, -12, -6, 0, 6, 12, 24)
 KINDS = ("em", "ma")
+#: The quality map's features are clipped to these percentiles of the fitted seconds' (the map is not extrapolated:
+#: a synthetic, perfectly periodic signal's residual lies far below any real ECG's).
+CLIP_PERCENTILES = (0.5, 99.5)
 #: The stretch of each validation record used, s (the first 15 minutes: a 2-core machine fits it in minutes).
 SPAN_S = (0.0, 900.0)
 
@@ -117,10 +121,13 @@ def fit(seed: int = 0, progress: bool = True) -> dict:
         r_, l_ = quality_rows(with_swing(signals, refs, k, seed, fs=FS), None, swing=k)
         rows, labels = rows + r_, labels + l_
     X, y = np.concatenate(rows), np.concatenate(labels)
+    low, high = np.percentile(X, CLIP_PERCENTILES, axis=0)
+    X = np.clip(X, low, high)
     scaler = StandardScaler().fit(X)
     clf = LogisticRegression(C=1.0, class_weight="balanced").fit(scaler.transform(X), y)
     out = {role: isotonic_map(np.concatenate(xs), np.concatenate(ys)) for role, (xs, ys) in pools.items()}
     out["quality"] = {"features": list(FEATURES), "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(),
+                      "low": low.tolist(), "high": high.tolist(),
                       "coef": clf.coef_[0].tolist(), "intercept": float(clf.intercept_[0]), "n_seconds": int(len(y)),
                       "bad_fraction": float(1 - y.mean())}
     out["fitted_on"] = {"records": list(VALIDATION), "noise": f"{', '.join(KINDS)} training half at {list(LEVELS)} dB",
