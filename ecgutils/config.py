@@ -273,7 +273,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
         stream_denoiser=_recipe("stream_denoiser", dict(frame=8, hidden=64, layers=2, lookahead_s=DENOISER_LOOKAHEAD_S),
                                 schedule("stream_denoiser"), DENOISER_NOISE, {"kind": "mse_scaled"}),
         stream_detector=_recipe("stream_detector", dict(frame=8, hidden=64, layers=3, lookahead_s=DETECTOR_LOOKAHEAD_S,
-                                                        highpass_hz=STREAM_DETECTOR_HIGHPASS_HZ),
+                                                        highpass_hz=STREAM_DETECTOR_HIGHPASS_HZ, head_window=True),
                                 schedule("stream_detector"), DETECTOR_NOISE, {"kind": "bce", "pos_weight": 4.0},
                                 RPEAK_AUGMENT),
         tune={"full": TuneConfig(), "quick": _QUICK_TUNE, "smoke": _SMOKE_TUNE}[profile],
@@ -306,7 +306,7 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
             noise[key] = value
         elif key in augment_keys:
             augment[key] = value
-        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz"):
+        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz", "head_window"):
             model[key] = value
         elif key == "loss":
             loss = {"kind": value} if isinstance(value, str) else dict(value)

@@ -40,6 +40,30 @@ def test_the_engine_computes_what_the_model_computes(cls, layers, lookahead_s):
     assert np.abs(ref).max() > 1e-3  # not a trivial output
 
 
+@pytest.mark.parametrize("lookahead_s, states", [(0.0, 1), (0.03, 2), (0.1, 5)])
+def test_a_head_reading_the_look_ahead_window_of_states_streams_as_it_trains(lookahead_s, states):
+    torch.manual_seed(states)
+    model = CausalGRUDetector(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360).eval()  # head_window: default
+    assert model.head_states == model.lookahead + 1 == states and model.out.in_features == 24 * states + 16
+    assert CausalGRUDetector(hidden=24, lookahead_s=lookahead_s, fs=360, head_window=False).out.in_features == 24 + 16
+    frames = _frames(2, 41)
+    ref = _torch_step(model, frames)
+    engine = StreamEngine(model)
+    state = engine.initial_state(2)
+    got = np.concatenate([engine.step(frames[:, a:a + 3], state) for a in range(0, 41, 3)], axis=1)
+    assert np.allclose(got, ref, atol=1e-5)  # chunk by chunk, the states carried, as one call
+    st, parts = None, []
+    with torch.no_grad():
+        for a in range(0, 41, 7):
+            y, st = model.step(torch.from_numpy(frames[:, a:a + 7]), st)
+            parts.append(y.numpy())
+    assert np.allclose(np.concatenate(parts, axis=1), ref, atol=1e-6) and st.states.shape == (2, states - 1, 24)
+    later = frames.copy()
+    later[:, 30:] += 1.0  # the step's column k has read frames up to k: the look-ahead is still D frames
+    changed = _torch_step(model, later)
+    assert np.array_equal(changed[:, :30], ref[:, :30]) and not np.allclose(changed[:, 30], ref[:, 30])
+
+
 def test_the_compiled_exponential_is_as_accurate_as_float32():
     v = np.linspace(-85, 85, 200_001, dtype=np.float32)
     out = np.empty_like(v)
@@ -120,13 +144,13 @@ class _Altered(CausalGRUDetector):
 
     def step(self, frames, state=None):
         h, _, state = self.forward_frames(frames, state)
-        return torch.relu(self.out(h)[..., 0]), state
+        return torch.relu(self.out(h)[..., 0]) - 1.0, state
 
 
 def test_a_network_the_engine_does_not_know_streams_in_pytorch_with_a_warning():
     torch.manual_seed(0)
     model = _Altered(hidden=8, layers=1, lookahead_s=0.1, fs=360).eval()
-    model.out.bias.data.fill_(1.0)  # the relu then changes the output: the self-check must see it
+    model.out.bias.data.fill_(1.0)  # the relu and the shift change the output: the self-check must see it
     with pytest.warns(UserWarning, match="PyTorch"):
         det = StreamingDetector(fs=360, checkpoint=model)
     assert det._network.engine is None

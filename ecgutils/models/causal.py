@@ -8,7 +8,10 @@ they need the whole window. These models only ever see the past plus a fixed **l
 * a unidirectional recurrent net whose output at frame :math:`k` is about frame :math:`k - D` (``lookahead_s``,
   chosen on validation records and stored in the checkpoint);
 * an output head reading the state :math:`h_k` *and* the features of frame :math:`k - D` itself (a skip connection:
-  without it the state must carry that frame through :math:`D` steps, and more look-ahead made a first version worse).
+  without it the state must carry that frame through :math:`D` steps, and more look-ahead made a first version worse);
+  with ``head_window`` (the detector's default), every state from the answered frame's to the newest,
+  :math:`h_{k-D}, \dots, h_k`, rather than :math:`h_k` alone (the evidence of the moment the beat passed stays in
+  view; chosen on validation, README *Where each choice was made*).
 
 Training (``forward``) and streaming (``forward_frames`` with a carried :class:`CausalState`) run the same code.
 """
@@ -49,6 +52,9 @@ class CausalState:
         The recurrent net's hidden state (GRU: h; LSTM: h and c).
     recent : tensor, shape (batch, lookahead, n_features)
         The input features of the last ``lookahead`` frames (the output head reads the frame it answers for).
+    states : tensor, shape (batch, head_states - 1, hidden)
+        The top layer's last ``head_states - 1`` outputs (with ``head_window``: ``lookahead``; the output head reads
+        them with the newest).
     """
 
     ema: torch.Tensor
@@ -56,17 +62,18 @@ class CausalState:
     last: torch.Tensor
     rnn: object
     recent: torch.Tensor
+    states: torch.Tensor
 
     def rows(self, idx) -> "CausalState":
         """The state of some streams (rows, a list of indices), as a new batch."""
         idx = torch.as_tensor(idx, dtype=torch.int64, device=self.frames.device)
         rnn = tuple(t[:, idx] for t in self.rnn) if isinstance(self.rnn, tuple) else self.rnn[:, idx]
-        return CausalState(self.ema[idx], self.frames[idx], self.last[idx], rnn, self.recent[idx])
+        return CausalState(self.ema[idx], self.frames[idx], self.last[idx], rnn, self.recent[idx], self.states[idx])
 
     def put(self, idx, part: "CausalState") -> None:
         """Write the state of some streams back into their rows (the inverse of :meth:`rows`)."""
         idx = torch.as_tensor(idx, dtype=torch.int64, device=self.frames.device)
-        for name in ("ema", "frames", "last", "recent"):
+        for name in ("ema", "frames", "last", "recent", "states"):
             getattr(self, name)[idx] = getattr(part, name)
         pairs = zip(self.rnn, part.rnn) if isinstance(self.rnn, tuple) else [(self.rnn, part.rnn)]
         for mine, theirs in pairs:
@@ -169,7 +176,7 @@ class _CausalRNN(nn.Module):
     """Shared trunk: running normalisation, a frame projection and a unidirectional GRU or LSTM."""
 
     def __init__(self, cell: str, frame: int, hidden: int, layers: int, lookahead_s: float, slope: bool,
-                 fs: int, tau_s: float = NORM_TAU_S, highpass_hz: float | None = None):
+                 fs: int, tau_s: float = NORM_TAU_S, highpass_hz: float | None = None, head_window: bool = False):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
@@ -183,12 +190,14 @@ class _CausalRNN(nn.Module):
         #: Look-ahead in frames: the most frames that fit in ``lookahead_s`` (never more than asked for).
         self.lookahead = int(np.floor(lookahead_s * fs / frame + 1e-9))
         self.tau_frames = tau_s * fs / frame
+        #: Top-layer states the output head reads: h_{k-D} to h_k (``head_window``), or h_k alone.
+        self.head_states = self.lookahead + 1 if head_window else 1
         self.n_features = (2 if slope else 1) * frame
         self.inp = nn.Linear(self.n_features, hidden)
         rnn = nn.GRU if cell == "gru" else nn.LSTM
         self.rnn = rnn(hidden, hidden, num_layers=layers, batch_first=True)
-        #: What the output head reads: the state and the answered frame's own features.
-        self.head_inputs = hidden + self.n_features
+        #: What the output head reads: the state(s) and the answered frame's own features.
+        self.head_inputs = hidden * self.head_states + self.n_features
 
     @property
     def lookahead_seconds(self) -> float:
@@ -202,7 +211,8 @@ class _CausalRNN(nn.Module):
         h = p.new_zeros(self.rnn.num_layers, batch, self.rnn.hidden_size)
         return CausalState(torch.zeros(batch, 2, **f64), torch.zeros(batch, dtype=torch.int64, device=p.device),
                            torch.zeros(batch, **f64), (h, h.clone()) if isinstance(self.rnn, nn.LSTM) else h,
-                           p.new_zeros(batch, self.lookahead, self.n_features))
+                           p.new_zeros(batch, self.lookahead, self.n_features),
+                           p.new_zeros(batch, self.head_states - 1, self.rnn.hidden_size))
 
     def features(self, frames: torch.Tensor, state: CausalState):
         """Normalised frames (and slopes) in the model's dtype, the running scale (float64) and the new averages."""
@@ -227,9 +237,10 @@ class _CausalRNN(nn.Module):
 
         Returns
         -------
-        h : tensor, shape (batch, n_frames, hidden + n_features)
-            The recurrent state of frame ``k`` (what the model knows of frame ``k - lookahead``) next to the input
-            features of frame ``k - lookahead`` (zeros before the start of the stream).
+        h : tensor, shape (batch, n_frames, hidden * head_states + n_features)
+            The recurrent state of frame ``k`` (what the model knows of frame ``k - lookahead``; with ``head_window``
+            the states of frames ``k - lookahead`` to ``k``, oldest first, zeros before the start of the stream)
+            next to the input features of frame ``k - lookahead`` (zeros before the start of the stream).
         scale : tensor, shape (batch, n_frames), float64
             The running standard deviation, mV.
         state : CausalState
@@ -240,7 +251,13 @@ class _CausalRNN(nn.Module):
         h, rnn_state = self.rnn(elementwise(torch.tanh, blockwise(self.inp, feats)), state.rnn)
         n = frames.shape[1]
         history = torch.cat([state.recent, feats], dim=1)
-        new = CausalState(ema, state.frames + n, frames[:, -1, -1].to(torch.float64), rnn_state, history[:, n:])
+        states = state.states
+        if self.head_states > 1:  # each frame's head reads its last S states, oldest first
+            past = torch.cat([state.states, h], dim=1)
+            states = past[:, n:]
+            h = past.unfold(1, self.head_states, 1).transpose(2, 3).reshape(h.shape[0], n, -1)
+        new = CausalState(ema, state.frames + n, frames[:, -1, -1].to(torch.float64), rnn_state, history[:, n:],
+                          states)
         return torch.cat([h, history[:, :n]], dim=-1), scale, new
 
     def _frames_of(self, x: torch.Tensor) -> torch.Tensor:
@@ -278,14 +295,19 @@ class CausalGRUDetector(Thresholded, _CausalRNN):
         Peak-picking threshold on the frame probability (chosen on validation records after training).
     highpass_hz : float or None
         Causal high-pass in front of the network, Hz (None: none).
+    head_window : bool
+        The output head reads every top-layer state from the answered frame's to the newest (``lookahead + 1``
+        states); False: the newest alone.
 
     Shapes: ``forward`` takes (batch, n_samples) mV windows and returns logits (batch, n_frames - lookahead), the
     logit of column ``j`` being about frame ``j``.
     """
 
     def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 3, lookahead_s: float = 0.3, *, fs: int,
-                 threshold: float = 0.5, highpass_hz: float | None = None):
-        super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs, highpass_hz=highpass_hz)
+                 threshold: float = 0.5, highpass_hz: float | None = None, head_window: bool = True):
+        super().__init__("gru", frame, hidden, layers, lookahead_s, slope=True, fs=fs, highpass_hz=highpass_hz,
+                         head_window=head_window)
+        self.config["head_window"] = bool(head_window)
         self.config["threshold"] = self.threshold = float(threshold)
         self.out = nn.Linear(self.head_inputs, 1)
 

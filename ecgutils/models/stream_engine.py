@@ -64,6 +64,8 @@ class EngineState:
         The LSTM's cell states (hidden 0 for a GRU).
     recent : ndarray, shape (batch, lookahead, n_features), float32
         The input features of the last ``lookahead`` frames.
+    states : ndarray, shape (batch, head_states - 1, hidden), float32
+        The top layer's last ``head_states - 1`` outputs.
     """
 
     ema: np.ndarray
@@ -72,6 +74,7 @@ class EngineState:
     h: np.ndarray
     c: np.ndarray
     recent: np.ndarray
+    states: np.ndarray
 
     def rows(self, idx) -> "EngineState":
         """A copy of some rows (streams)."""
@@ -83,7 +86,7 @@ class EngineState:
             getattr(self, f)[idx] = getattr(part, f)
 
 
-_FIELDS = ("ema", "frames", "last", "h", "c", "recent")
+_FIELDS = ("ema", "frames", "last", "h", "c", "recent", "states")
 
 
 def _np(t) -> np.ndarray:
@@ -113,6 +116,7 @@ class StreamEngine:
         if rnn.input_size != rnn.hidden_size or model.inp.out_features != rnn.input_size:
             raise TypeError(f"{type(model).__name__}: the engine needs the recurrent input as wide as its state")
         self.frame, self.lookahead, self.slope = model.frame, model.lookahead, model.slope
+        self.head_states = int(getattr(model, "head_states", 1))
         self.a = float(np.exp(-1.0 / model.tau_frames))
         self.lstm = isinstance(rnn, nn.LSTM)
         self.layers, self.hidden = rnn.num_layers, rnn.hidden_size
@@ -149,7 +153,8 @@ class StreamEngine:
         n_features = (2 if self.slope else 1) * self.frame
         return EngineState(np.zeros((batch, 2)), np.zeros(batch, dtype=np.int64), np.zeros(batch), h,
                            np.zeros((batch, self.layers, self.hidden if self.lstm else 0), dtype=np.float32),
-                           np.zeros((batch, self.lookahead, n_features), dtype=np.float32))
+                           np.zeros((batch, self.lookahead, n_features), dtype=np.float32),
+                           np.zeros((batch, self.head_states - 1, self.hidden), dtype=np.float32))
 
     # -- the step --------------------------------------------------------------------------------------------------
     def _features(self, frames: np.ndarray, state: EngineState):
@@ -194,6 +199,11 @@ class StreamEngine:
         top = self._recurrent(np.tanh(feats @ self.w_inp + self.b_inp), state)
         history = np.concatenate([state.recent, feats], axis=1)
         state.recent = history[:, n:].copy()
+        if self.head_states > 1:  # each frame's head reads its last S states, oldest first
+            past = np.concatenate([state.states, top], axis=1)
+            state.states = past[:, n:].copy()
+            top = np.lib.stride_tricks.sliding_window_view(past, self.head_states, axis=1).transpose(0, 1, 3, 2)
+            top = top.reshape(b, n, -1)
         y = np.concatenate([top, history[:, :n]], axis=-1) @ self.w_head + self.b_head
         if self.detector:
             return y[..., 0]
