@@ -149,9 +149,15 @@ def check_profile(what: str, found_profile: str, found_dataset: str | None, prof
                               f"{dataset} (notebook 01 was rerun with other settings): {rerun}.")
 
 
+#: Settings added to a kind after checkpoints of it were written, with the value those checkpoints were trained
+#: with (a real-time detector saved before ``head_window`` existed has its head on the newest state alone).
+EARLIER_DEFAULTS = {"causal_gru_detector": {"head_window": False}}
+
+
 def _build(payload: dict) -> nn.Module:
     """A new module from a checkpoint's contents (the payload itself is left untouched: it may be cached)."""
-    model = registry.build_model(payload["kind"], **payload["config"])
+    config = {**EARLIER_DEFAULTS.get(payload["kind"], {}), **payload["config"]}
+    model = registry.build_model(payload["kind"], **config)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:  # the weights do not fit this version's network of that kind

@@ -40,7 +40,7 @@ from scipy.special import expit
 from torch import nn
 
 from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
-from ecgutils.models.stream_kernels import gru_stack, lstm_stack, running_features
+from ecgutils.models.stream_kernels import gru_stack, lstm_stack, running_features, window_sum
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
 CHECK_ATOL = 1e-4
@@ -64,8 +64,10 @@ class EngineState:
         The LSTM's cell states (hidden 0 for a GRU).
     recent : ndarray, shape (batch, lookahead, n_features), float32
         The input features of the last ``lookahead`` frames.
-    states : ndarray, shape (batch, head_states - 1, hidden), float32
-        The top layer's last ``head_states - 1`` outputs.
+    states : ndarray, shape (batch, head_states - 1, head_states), float32
+        With a windowed head: the last ``head_states - 1`` frames' contributions to the head, each state projected
+        once onto the head's weights for every place it takes in a window (row ``t``, column ``j``: state ``t``
+        as the ``j``-th of the window, oldest first).
     """
 
     ema: np.ndarray
@@ -128,6 +130,10 @@ class StreamEngine:
         self.w_ih, self.w_hh, self.b_rnn, self.b_hn = self._recurrent_weights(rnn)
         self.w_head = _f32(np.concatenate([_np(m.weight).T for m in heads], axis=1))
         self.b_head = _f32(np.concatenate([_np(m.bias) for m in heads]))
+        if self.head_states > 1:  # the head is linear: each state is projected once, for all its places in windows
+            s, h = self.head_states, self.hidden
+            self.w_states = _f32(self.w_head[:s * h, 0].reshape(s, h).T)  # (hidden, S): column j, the j-th place
+            self.w_head = _f32(self.w_head[s * h:])                       # the answered frame's features
 
     # -- weights ---------------------------------------------------------------------------------------------------
     def _recurrent_weights(self, rnn) -> tuple:
@@ -154,7 +160,7 @@ class StreamEngine:
         return EngineState(np.zeros((batch, 2)), np.zeros(batch, dtype=np.int64), np.zeros(batch), h,
                            np.zeros((batch, self.layers, self.hidden if self.lstm else 0), dtype=np.float32),
                            np.zeros((batch, self.lookahead, n_features), dtype=np.float32),
-                           np.zeros((batch, self.head_states - 1, self.hidden), dtype=np.float32))
+                           np.zeros((batch, self.head_states - 1, self.head_states), dtype=np.float32))
 
     # -- the step --------------------------------------------------------------------------------------------------
     def _features(self, frames: np.ndarray, state: EngineState):
@@ -199,12 +205,14 @@ class StreamEngine:
         top = self._recurrent(np.tanh(feats @ self.w_inp + self.b_inp), state)
         history = np.concatenate([state.recent, feats], axis=1)
         state.recent = history[:, n:].copy()
-        if self.head_states > 1:  # each frame's head reads its last S states, oldest first
-            past = np.concatenate([state.states, top], axis=1)
+        if self.head_states > 1:  # frame k's head: sum over j of state k - D + j's projection for place j
+            past = np.concatenate([state.states, top @ self.w_states], axis=1)  # (b, D + n, S)
             state.states = past[:, n:].copy()
-            top = np.lib.stride_tricks.sliding_window_view(past, self.head_states, axis=1).transpose(0, 1, 3, 2)
-            top = top.reshape(b, n, -1)
-        y = np.concatenate([top, history[:, :n]], axis=-1) @ self.w_head + self.b_head
+            y = np.empty((b, n, 1), dtype=np.float32)
+            window_sum(past, y[..., 0])  # compiled: y[b, k] = sum_j past[b, k + j, j]
+            y += history[:, :n] @ self.w_head + self.b_head
+        else:
+            y = np.concatenate([top, history[:, :n]], axis=-1) @ self.w_head + self.b_head
         if self.detector:
             return y[..., 0]
         return y[..., :-1] * expit(y[..., -1:]) * scale[..., None].astype(np.float32)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["exp_neg", "gru_stack", "lstm_stack", "running_features"]
+__all__ = ["exp_neg", "gru_stack", "lstm_stack", "running_features", "window_sum"]
 
 #: Multiply-adds may be fused (one rounding instead of two) and the sums' order is the compiler's: fixed per build,
 #: so every stream and chunking sees the same arithmetic.
@@ -214,3 +214,24 @@ def lstm_stack(x, w_ih, w_hh, b, h, c, out):
     """LSTM layers over ``x``'s frames (gates ``i, f, g, o`` as ``torch.nn.LSTM``): ``c' = f c + i g``,
     ``h' = o tanh(c')``. Updates ``h`` and ``c``; writes ``out``."""
     _layers(x, w_ih, w_hh, b, b[:, :h.shape[2]], h, c, out, True)
+
+
+@njit(cache=True, nogil=True)
+def window_sum(past, out):
+    """A windowed output head's sums: ``out[i, k] = sum_j past[i, k + j, j]`` (``j`` = 0 .. S - 1, in that order),
+    with ``past`` (batch, S - 1 + n_frames, S) each state's projection for each place ``j`` in a window and ``out``
+    (batch, n_frames), float32. One pass per stream and frame: its sum does not depend on the other frames.
+
+    >>> past = np.arange(12, dtype=np.float32).reshape(1, 4, 3)   # S = 3 places, 2 frames
+    >>> out = np.empty((1, 2), np.float32)
+    >>> window_sum(past, out)
+    >>> out.tolist()   # frame 0: past[0,0,0] + past[0,1,1] + past[0,2,2] = 0 + 4 + 8
+    [[12.0, 21.0]]
+    """
+    s = past.shape[2]
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            acc = np.float32(0.0)
+            for j in range(s):
+                acc += past[i, k + j, j]
+            out[i, k] = acc
