@@ -5,7 +5,7 @@ A live stream advances a few frames per push. In NumPy each frame cost about ten
 vectors of 8 to 64 numbers (issue 23); compiled, a frame of a layer is one pass over its weights and its gates, and
 the normalisation a pass over its samples.
 
-:func:`running_features` computes what ``model.features`` computes (:func:`ecgutils.models.causal.running_stats`),
+:func:`running_features` computes what ``model.features`` computes (:func:`ecgutils.models.normalisation.running_stats`),
 in float64 as it does. The recurrent loops compute what ``torch.nn.GRU`` and ``torch.nn.LSTM`` compute, in float32
 with the same gate order, to float32 rounding (tested against PyTorch at 1e-5). The gates' exponentials are
 :func:`exp_neg`, Cephes' single-precision ``expf`` written as a loop the compiler vectorises (relative error below
