@@ -166,7 +166,7 @@ def test_peak_picking_threshold_refractory_period_and_plateau_centre():
 # --------------------------------------------------------------------------------------------- shipped weights
 def _shipped():
     if not (checkpoints.weights_dir() / "gru_detector.pt").exists():
-        pytest.fail("the reference weights are missing from ecgutils/weights/: run `make weights`")
+        pytest.fail("the reference weights are missing from ecgutils/models/weights/: run `make weights`")
 
 
 @pytest.mark.parametrize("fs", [250, 360])

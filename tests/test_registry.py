@@ -116,3 +116,22 @@ def test_a_new_row_is_buildable_trainable_and_resolvable(monkeypatch, tmp_path):
     torch.testing.assert_close(again.lin.weight, model.lin.weight)
     with pytest.raises(FileNotFoundError, match="reference toy .*missing"):
         checkpoints.resolve("toy")  # no shipped weights for a made-up row
+
+
+@pytest.mark.parametrize("kind, network", [("causal_gru_detector", "CausalGRUDetector"),
+                                           ("causal_lstm", "CausalLSTMDenoiser")])
+def test_a_windowed_head_round_trips_and_older_checkpoints_keep_the_head_they_were_trained_with(tmp_path, kind,
+                                                                                                 network):
+    cls = registry.MODELS[kind]
+    assert cls.__name__ == network
+    model = cls(hidden=16, layers=1, lookahead_s=0.1, fs=360, head_window=True)
+    path = tmp_path / "win.pt"
+    checkpoints.save_checkpoint(path, model, kind, profile="smoke", dataset="d", recipe={}, epoch=1, val_loss=0.0)
+    back = checkpoints.load_model(path)
+    assert back.head_states == 5 and back.config["head_window"] is True
+    old = cls(hidden=16, layers=1, lookahead_s=0.1, fs=360, head_window=False)
+    payload = {**torch.load(path, weights_only=True)}
+    payload["config"] = {k: v for k, v in old.config.items() if k != "head_window"}  # written before the key
+    payload["state_dict"] = old.state_dict()
+    torch.save(payload, tmp_path / "old.pt")
+    assert checkpoints.load_model(tmp_path / "old.pt").head_states == 1

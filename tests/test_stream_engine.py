@@ -64,6 +64,23 @@ def test_a_head_reading_the_look_ahead_window_of_states_streams_as_it_trains(loo
     assert np.array_equal(changed[:, :30], ref[:, :30]) and not np.allclose(changed[:, 30], ref[:, 30])
 
 
+@pytest.mark.parametrize("lookahead_s, states", [(0.03, 2), (0.1, 5)])
+def test_the_denoisers_windowed_head_streams_as_it_trains(lookahead_s, states):
+    """The denoiser's correction and gate read the same window of states; the engine sums it per output."""
+    torch.manual_seed(states)
+    model = CausalLSTMDenoiser(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360, head_window=True).eval()
+    assert model.head_states == states and model.out.in_features == model.gate.in_features == 24 * states + 8
+    frames = _frames(2, 41)
+    ref = _torch_step(model, frames)
+    engine = StreamEngine(model)
+    state = engine.initial_state(2)
+    got = np.concatenate([engine.step(frames[:, a:a + 3], state) for a in range(0, 41, 3)], axis=1)
+    assert got.shape == ref.shape == (2, 41, 8) and np.allclose(got, ref, atol=1e-5)
+    assert state.states.shape == (2, states - 1, states, 9)
+    plain = CausalLSTMDenoiser(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360).eval()
+    assert plain.head_states == 1 and not np.allclose(_torch_step(plain, frames), ref, atol=1e-3)
+
+
 def test_the_compiled_exponential_is_as_accurate_as_float32():
     v = np.linspace(-85, 85, 200_001, dtype=np.float32)
     out = np.empty_like(v)

@@ -260,13 +260,18 @@ class CausalLSTMDenoiser(_CausalRNN):
         s, rounded down to whole frames.
     fs : int
         Hz.
+    head_window : bool
+        The output head and the gate read every top-layer state from the answered frame's to the newest
+        (``lookahead + 1`` states), as the detector's; False: the newest alone.
 
     Shapes: ``forward`` takes (batch, n_samples) mV and returns (batch, (n_frames - lookahead) * frame) mV: the
     denoised first samples of the window (the last ``lookahead`` frames need input that is not there).
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, lookahead_s: float = 0.3, *, fs: int):
-        super().__init__("lstm", frame, hidden, layers, lookahead_s, slope=False, fs=fs)
+    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, lookahead_s: float = 0.3, *, fs: int,
+                 head_window: bool = False):
+        super().__init__("lstm", frame, hidden, layers, lookahead_s, slope=False, fs=fs, head_window=head_window)
+        self.config["head_window"] = bool(head_window)
         self.out = nn.Linear(self.head_inputs, frame)
         self.gate = nn.Linear(self.head_inputs, 1)
 

@@ -10,7 +10,7 @@ without unpickling any object::
 
 ``device`` (where it was trained) is optional: checkpoints written before 0.3 do not have it and still load.
 
-The reference models trained in the full profile ship inside the package (``ecgutils/weights/``, listed with their
+The reference models trained in the full profile ship inside the package (``ecgutils/models/weights/``, listed with their
 SHA-256 in ``MANIFEST.json``); :func:`resolve` uses them when no checkpoint is named. Roles, kinds and file stems
 come from the model registry (:mod:`ecgutils.models.registry`).
 """
@@ -30,7 +30,7 @@ from ecgutils.io.files import atomic_path
 from ecgutils.models import registry
 
 FORMAT = 2
-#: The reference models shipped in ``ecgutils/weights/``: ``{role: file stem}``, a live view of the registry.
+#: The reference models shipped in ``ecgutils/models/weights/``: ``{role: file stem}``, a live view of the registry.
 ROLES = registry.ROLES
 
 
@@ -74,7 +74,7 @@ class ProfileMismatch(ValueError):
 
 
 def weights_dir() -> Path:
-    """The folder of the shipped reference weights (``ecgutils/weights``)."""
+    """The folder of the shipped reference weights (``ecgutils/models/weights``)."""
     return Path(str(resources.files("ecgutils.models").joinpath("weights")))
 
 
@@ -151,7 +151,7 @@ def check_profile(what: str, found_profile: str, found_dataset: str | None, prof
 
 #: Settings added to a kind after checkpoints of it were written, with the value those checkpoints were trained
 #: with (a real-time detector saved before ``head_window`` existed has its head on the newest state alone).
-EARLIER_DEFAULTS = {"causal_gru_detector": {"head_window": False}}
+EARLIER_DEFAULTS = {"causal_gru_detector": {"head_window": False}, "causal_lstm": {"head_window": False}}
 
 
 def _build(payload: dict) -> nn.Module:

@@ -64,10 +64,11 @@ class EngineState:
         The LSTM's cell states (hidden 0 for a GRU).
     recent : ndarray, shape (batch, lookahead, n_features), float32
         The input features of the last ``lookahead`` frames.
-    states : ndarray, shape (batch, head_states - 1, head_states), float32
+    states : ndarray, shape (batch, head_states - 1, head_states, n_outputs), float32
         With a windowed head: the last ``head_states - 1`` frames' contributions to the head, each state projected
-        once onto the head's weights for every place it takes in a window (row ``t``, column ``j``: state ``t``
-        as the ``j``-th of the window, oldest first).
+        once onto the head's weights for every place it takes in a window (``[b, t, j]``: state ``t`` as the
+        ``j``-th of the window, oldest first; ``n_outputs``: 1 for the detector, ``frame + 1`` for the denoiser's
+        correction and gate).
     """
 
     ema: np.ndarray
@@ -132,7 +133,8 @@ class StreamEngine:
         self.b_head = _f32(np.concatenate([_np(m.bias) for m in heads]))
         if self.head_states > 1:  # the head is linear: each state is projected once, for all its places in windows
             s, h = self.head_states, self.hidden
-            self.w_states = _f32(self.w_head[:s * h, 0].reshape(s, h).T)  # (hidden, S): column j, the j-th place
+            # (hidden, S * outputs): columns j * outputs to (j + 1) * outputs, the head's weights at the j-th place
+            self.w_states = _f32(self.w_head[:s * h].reshape(s, h, -1).transpose(1, 0, 2).reshape(h, -1))
             self.w_head = _f32(self.w_head[s * h:])                       # the answered frame's features
 
     # -- weights ---------------------------------------------------------------------------------------------------
@@ -160,7 +162,8 @@ class StreamEngine:
         return EngineState(np.zeros((batch, 2)), np.zeros(batch, dtype=np.int64), np.zeros(batch), h,
                            np.zeros((batch, self.layers, self.hidden if self.lstm else 0), dtype=np.float32),
                            np.zeros((batch, self.lookahead, n_features), dtype=np.float32),
-                           np.zeros((batch, self.head_states - 1, self.head_states), dtype=np.float32))
+                           np.zeros((batch, self.head_states - 1, self.head_states, self.b_head.size),
+                                    dtype=np.float32))
 
     # -- the step --------------------------------------------------------------------------------------------------
     def _features(self, frames: np.ndarray, state: EngineState):
@@ -206,10 +209,11 @@ class StreamEngine:
         history = np.concatenate([state.recent, feats], axis=1)
         state.recent = history[:, n:].copy()
         if self.head_states > 1:  # frame k's head: sum over j of state k - D + j's projection for place j
-            past = np.concatenate([state.states, top @ self.w_states], axis=1)  # (b, D + n, S)
+            s, o = self.head_states, self.b_head.size
+            past = np.concatenate([state.states, (top @ self.w_states).reshape(b, n, s, o)], axis=1)  # (b, D+n, S, o)
             state.states = past[:, n:].copy()
-            y = np.empty((b, n, 1), dtype=np.float32)
-            window_sum(past, y[..., 0])  # compiled: y[b, k] = sum_j past[b, k + j, j]
+            y = np.empty((b, n, o), dtype=np.float32)
+            window_sum(past, y)  # compiled: y[b, k, o] = sum_j past[b, k + j, j, o]
             y += history[:, :n] @ self.w_head + self.b_head
         else:
             y = np.concatenate([top, history[:, :n]], axis=-1) @ self.w_head + self.b_head

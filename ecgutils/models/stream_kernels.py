@@ -218,20 +218,22 @@ def lstm_stack(x, w_ih, w_hh, b, h, c, out):
 
 @njit(cache=True, nogil=True)
 def window_sum(past, out):
-    """A windowed output head's sums: ``out[i, k] = sum_j past[i, k + j, j]`` (``j`` = 0 .. S - 1, in that order),
-    with ``past`` (batch, S - 1 + n_frames, S) each state's projection for each place ``j`` in a window and ``out``
-    (batch, n_frames), float32. One pass per stream and frame: its sum does not depend on the other frames.
+    """A windowed output head's sums: ``out[i, k, o] = sum_j past[i, k + j, j, o]`` (``j`` = 0 .. S - 1, in that
+    order), with ``past`` (batch, S - 1 + n_frames, S, n_outputs) each state's projection for each place ``j`` in a
+    window and ``out`` (batch, n_frames, n_outputs), float32. One pass per stream, frame and output: its sum does
+    not depend on the other frames.
 
-    >>> past = np.arange(12, dtype=np.float32).reshape(1, 4, 3)   # S = 3 places, 2 frames
-    >>> out = np.empty((1, 2), np.float32)
+    >>> past = np.arange(12, dtype=np.float32).reshape(1, 4, 3, 1)   # S = 3 places, 2 frames, one output
+    >>> out = np.empty((1, 2, 1), np.float32)
     >>> window_sum(past, out)
-    >>> out.tolist()   # frame 0: past[0,0,0] + past[0,1,1] + past[0,2,2] = 0 + 4 + 8
+    >>> out[..., 0].tolist()   # frame 0: past[0,0,0] + past[0,1,1] + past[0,2,2] = 0 + 4 + 8
     [[12.0, 21.0]]
     """
     s = past.shape[2]
     for i in range(out.shape[0]):
         for k in range(out.shape[1]):
-            acc = np.float32(0.0)
-            for j in range(s):
-                acc += past[i, k + j, j]
-            out[i, k] = acc
+            for o in range(out.shape[2]):
+                acc = np.float32(0.0)
+                for j in range(s):
+                    acc += past[i, k + j, j, o]
+                out[i, k, o] = acc
