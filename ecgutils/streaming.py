@@ -85,8 +85,9 @@ class StreamingDetector(_Stream):
     Attributes
     ----------
     latency_s : float
-        The most time between an R-peak and the end of the ``push()`` call that reports it, s: the resampler's
-        delay, the model's look-ahead, the peak-picking wait, one block and one frame.
+        The most time between an R-peak (where the detector places it) and the end of the ``push()`` call that
+        reports it, s: the resampler's delay, the beat's own frame, the model's look-ahead, the peak-picking
+        wait, up to a block less one frame for the block to fill, one frame of margin and one sample.
     probability, confidence : ndarray
         Per beat of the last push() or flush(): the network's probability, the calibrated one that it is true.
     """
