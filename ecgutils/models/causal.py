@@ -9,9 +9,9 @@ they need the whole window. These models only ever see the past plus a fixed **l
   chosen on validation records and stored in the checkpoint);
 * an output head reading the state :math:`h_k` *and* the features of frame :math:`k - D` itself (a skip connection:
   without it the state must carry that frame through :math:`D` steps, and more look-ahead made a first version worse);
-  with ``head_window`` (the detector's default), every state from the answered frame's to the newest,
-  :math:`h_{k-D}, \dots, h_k`, rather than :math:`h_k` alone (the evidence of the moment the beat passed stays in
-  view; chosen on validation, README *Where each choice was made*).
+  with ``head_window`` (the detector's default; the shipped denoiser's recipe), every state from the answered
+  frame's to the newest, :math:`h_{k-D}, \dots, h_k`, rather than :math:`h_k` alone (the evidence of the moment the
+  beat passed stays in view; chosen on validation for both, README *Where each choice was made*).
 
 Training (``forward``) and streaming (``forward_frames`` with a carried :class:`CausalState`) run the same code.
 """

@@ -10,8 +10,8 @@ without unpickling any object::
 
 ``device`` (where it was trained) is optional: checkpoints written before 0.3 do not have it and still load.
 
-The reference models trained in the full profile ship inside the package (``ecgutils/models/weights/``, listed with their
-SHA-256 in ``MANIFEST.json``); :func:`resolve` uses them when no checkpoint is named. Roles, kinds and file stems
+The reference models trained in the full profile ship inside the package (``ecgutils/models/weights/``, listed with
+their SHA-256 in ``MANIFEST.json``); :func:`resolve` uses them when no checkpoint is named. Roles, kinds and file stems
 come from the model registry (:mod:`ecgutils.models.registry`).
 """
 
