@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from ecgutils.config import get_config
 from ecgutils.models import checkpoints
 from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser
 from ecgutils.models.stream_kernels import exp_neg
@@ -40,18 +41,28 @@ def test_the_engine_computes_what_the_model_computes(cls, layers, lookahead_s):
     assert np.abs(ref).max() > 1e-3  # not a trivial output
 
 
+@pytest.mark.parametrize("cls, n_features, outputs", [(CausalGRUDetector, 16, 1), (CausalLSTMDenoiser, 8, 9)])
 @pytest.mark.parametrize("lookahead_s, states", [(0.0, 1), (0.03, 2), (0.1, 5)])
-def test_a_head_reading_the_look_ahead_window_of_states_streams_as_it_trains(lookahead_s, states):
+def test_a_head_reading_the_look_ahead_window_of_states_streams_as_it_trains(cls, n_features, outputs, lookahead_s,
+                                                                             states):
+    """The detector's head, and the denoiser's correction and gate, read the window of states; the engine sums it
+    per output."""
     torch.manual_seed(states)
-    model = CausalGRUDetector(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360).eval()  # head_window: default
-    assert model.head_states == model.lookahead + 1 == states and model.out.in_features == 24 * states + 16
-    assert CausalGRUDetector(hidden=24, lookahead_s=lookahead_s, fs=360, head_window=False).out.in_features == 24 + 16
+    model = cls(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360, head_window=True).eval()
+    heads = [model.out] + ([model.gate] if outputs > 1 else [])
+    assert model.head_states == model.lookahead + 1 == states
+    assert all(h.in_features == 24 * states + n_features for h in heads)
+    plain = cls(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360, head_window=False).eval()
+    assert plain.head_states == 1 and plain.out.in_features == 24 + n_features
     frames = _frames(2, 41)
     ref = _torch_step(model, frames)
+    if states > 1:
+        assert not np.allclose(_torch_step(plain, frames), ref, atol=1e-3)
     engine = StreamEngine(model)
     state = engine.initial_state(2)
     got = np.concatenate([engine.step(frames[:, a:a + 3], state) for a in range(0, 41, 3)], axis=1)
-    assert np.allclose(got, ref, atol=1e-5)  # chunk by chunk, the states carried, as one call
+    assert got.shape == ref.shape and np.allclose(got, ref, atol=1e-5)  # chunk by chunk, as one call
+    assert state.states.shape == (2, states - 1, states, outputs)
     st, parts = None, []
     with torch.no_grad():
         for a in range(0, 41, 7):
@@ -64,21 +75,10 @@ def test_a_head_reading_the_look_ahead_window_of_states_streams_as_it_trains(loo
     assert np.array_equal(changed[:, :30], ref[:, :30]) and not np.allclose(changed[:, 30], ref[:, 30])
 
 
-@pytest.mark.parametrize("lookahead_s, states", [(0.03, 2), (0.1, 5)])
-def test_the_denoisers_windowed_head_streams_as_it_trains(lookahead_s, states):
-    """The denoiser's correction and gate read the same window of states; the engine sums it per output."""
-    torch.manual_seed(states)
-    model = CausalLSTMDenoiser(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360, head_window=True).eval()
-    assert model.head_states == states and model.out.in_features == model.gate.in_features == 24 * states + 8
-    frames = _frames(2, 41)
-    ref = _torch_step(model, frames)
-    engine = StreamEngine(model)
-    state = engine.initial_state(2)
-    got = np.concatenate([engine.step(frames[:, a:a + 3], state) for a in range(0, 41, 3)], axis=1)
-    assert got.shape == ref.shape == (2, 41, 8) and np.allclose(got, ref, atol=1e-5)
-    assert state.states.shape == (2, states - 1, states, 9)
-    plain = CausalLSTMDenoiser(hidden=24, layers=2, lookahead_s=lookahead_s, fs=360).eval()
-    assert plain.head_states == 1 and not np.allclose(_torch_step(plain, frames), ref, atol=1e-3)
+def test_the_detector_reads_the_window_by_default_and_the_denoiser_by_its_recipe():
+    assert CausalGRUDetector(hidden=24, lookahead_s=0.1, fs=360).head_states == 5
+    assert CausalLSTMDenoiser(hidden=24, lookahead_s=0.1, fs=360).head_states == 1
+    assert get_config("full").stream_denoiser.model["head_window"] is True
 
 
 def test_the_compiled_exponential_is_as_accurate_as_float32():
