@@ -134,3 +134,32 @@ def test_throughput_cli_writes_its_table(tmp_path, monkeypatch):
     assert throughput.main(["--csv", str(tmp_path / "t.csv"), "--folder-seconds", "60"]) == 0
     assert pd.read_csv(tmp_path / "t.csv").to_dict("list") == {"task": ["stream"], "x_real_time": [500.0],
                                                                "seconds": [60.0]}
+
+
+def test_a_varied_denoiser_trains_and_is_validated_on_the_other_lead(mirror, monkeypatch):
+    from types import SimpleNamespace
+
+    from ecgutils.data.windows import cut_windows
+    from ecgutils.io.records import read_record
+    from ecgutils.training import denoiser
+
+    ws = cut_windows(read_record("100"), 3600, max_windows=4)
+    v5 = other_lead_windows(ws.record, ws.start, ws.length)
+    val = SimpleNamespace(windows=ws, real=ws.x + 0.1, gaussian=ws.x + 0.05)
+    ds = SimpleNamespace(train=val, val=val)
+    seen = {}
+
+    def fake_fit(model, epoch, val_batches, loss, cfg, **kwargs):  # what the loop would be given
+        seen["train"], seen["val"] = list(epoch()), val_batches
+
+    monkeypatch.setattr(denoiser, "fit", fake_fit)
+    lstm = get_config("smoke").lstm
+    denoiser.train_denoiser(ds, toy_bank(), with_changes(lstm, other_lead=1.0), None, progress=False)
+    targets = np.concatenate([c for _, c in seen["train"]])
+    assert len(targets) == len(ws) and all(any(np.array_equal(t, o) for o in v5) for t in targets)
+    vy = np.concatenate([y for _, y in seen["val"]])
+    assert len(vy) == 4 * len(ws) and np.array_equal(vy[3 * len(ws):], v5)  # a fourth case: the other lead
+    denoiser.train_denoiser(ds, toy_bank(), lstm, None, progress=False)  # the recipe varies nothing: MLII only
+    plain = np.concatenate([c for _, c in seen["train"]])
+    assert all(any(np.array_equal(t, m) for m in ws.x) for t in plain)
+    assert len(np.concatenate([y for _, y in seen["val"]])) == 3 * len(ws)

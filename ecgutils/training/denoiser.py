@@ -8,18 +8,22 @@ from ecgutils.config import ProfileConfig, Recipe
 from ecgutils.data.noise import NoiseBank
 from ecgutils.data.store import WindowStore
 from ecgutils.models.registry import build_model
-from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
+from ecgutils.training.loop import Fitted, augmenter, fit, fixed_batches, noisy_batches, varied_validation
 from ecgutils.training.losses import denoising_loss, trimmed
 
 
-def validation_batches(ds: WindowStore, batch_size: int = 64) -> list:
+def validation_batches(ds: WindowStore, batch_size: int = 64, varied: tuple | None = None) -> list:
     """Fixed validation batches: the validation records with real noise, Gaussian noise and no noise.
 
     The noisy versions were drawn once (seeded) by notebook 01, so the loss is comparable from epoch to epoch.
+    ``varied``: ``(noisy, clean)`` of a varying recipe (:func:`ecgutils.training.loop.varied_validation`), added
+    as a fourth case.
     """
     v = ds.val
-    x = np.concatenate([v.real, v.gaussian, v.windows.x])
-    return fixed_batches(x, np.concatenate([v.windows.x] * 3), batch_size)
+    x, y = [v.real, v.gaussian, v.windows.x], [v.windows.x] * 3
+    if varied is not None:
+        x, y = x + [varied[0]], y + [varied[1]]
+    return fixed_batches(np.concatenate(x), np.concatenate(y), batch_size)
 
 
 def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig | None, *,
@@ -57,10 +61,12 @@ def train_denoiser(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: Profil
     loss = trimmed(loss or denoising_loss(**recipe.loss))  # a real-time model answers for all but its look-ahead
     rng = np.random.default_rng(recipe.train.seed)
     clean = ds.train.windows.x
+    aug = augmenter(ds.train.windows, recipe)  # e.g. windows from the other lead (recipe.augment); target varied too
 
     def epoch():
-        for x, c, _ in noisy_batches(clean, bank, rng, recipe.train.batch_size, recipe.noise):
+        for x, c, _ in noisy_batches(clean, bank, rng, recipe.train.batch_size, recipe.noise, aug):
             yield x, c
 
-    return fit(model, epoch, validation_batches(ds), loss, recipe.train, desc=f"training {recipe.name}",
+    val = validation_batches(ds, varied=varied_validation(ds, bank, recipe))
+    return fit(model, epoch, val, loss, recipe.train, desc=f"training {recipe.name}",
                device=device, progress=progress, epoch_fn=epoch_fn)

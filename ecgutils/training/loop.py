@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from ecgutils.config import NoiseConfig, TrainConfig
+from ecgutils.config import NoiseConfig, Recipe, TrainConfig
+from ecgutils.data.augment import Augmenter, other_lead_windows
 from ecgutils.data.noise import NoiseBank, random_noise
 from ecgutils.models.runtime import pick_device, seed_everything, threads
 
@@ -61,6 +62,44 @@ def noisy_batches(clean: np.ndarray, bank: NoiseBank, rng: np.random.Generator, 
         n, _, _ = random_noise(c, rng, bank, "train", noise.kinds, noise.snr_range)
         n[rng.random(len(idx)) < noise.clean_fraction] = 0.0
         yield (c + n + added).astype(np.float32), c.astype(np.float32), idx
+
+
+def augmenter(windows, recipe: Recipe) -> Augmenter | None:
+    """The :class:`~ecgutils.data.augment.Augmenter` of ``recipe`` for a :class:`~ecgutils.data.windows.WindowSet`
+    (its other lead read from the records), or None when the recipe varies nothing."""
+    cfg = recipe.augment
+    if not cfg.active:
+        return None
+    other = other_lead_windows(windows.record, windows.start, windows.length) if cfg.other_lead else None
+    return Augmenter(cfg, other, windows.beat_lists(), fs=windows.fs)
+
+
+def varied_validation(ds, bank: NoiseBank, recipe: Recipe) -> tuple[np.ndarray, np.ndarray] | None:
+    """With a varying recipe, one more validation case: the validation windows varied as the training ones and with
+    training-half noise, drawn once (seeded), so that the kept epoch is the best on what training aims at, not only
+    on MLII; else None.
+
+    Parameters
+    ----------
+    ds : WindowStore
+        Its ``val`` windows are varied.
+    bank : NoiseBank
+    recipe : Recipe
+        Its ``augment``, ``noise`` and ``train.seed``.
+
+    Returns
+    -------
+    (noisy, clean) : tuple of ndarray, shape (n_windows, n_samples), float32, mV, or None
+        The input (swing included) and the varied clean windows (a denoiser's target); an R-peak model's targets
+        are the windows' own beats.
+    """
+    aug = augmenter(ds.val.windows, recipe)
+    if aug is None:
+        return None
+    rng = np.random.default_rng([recipe.train.seed, 22])
+    c, added = aug(ds.val.windows.x, np.arange(len(ds.val.windows)), rng)
+    n, _, _ = random_noise(c, rng, bank, "train", recipe.noise.kinds, recipe.noise.snr_range)
+    return (c + n + added).astype(np.float32), c.astype(np.float32)
 
 
 def fixed_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> list:

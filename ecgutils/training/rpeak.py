@@ -21,12 +21,11 @@ from ecgutils.inference import classify_segments, peak_probability
 from ecgutils.training.losses import trimmed, weighted_bce
 from ecgutils.evaluation.metrics import score_detections
 from ecgutils.models.registry import build_model
-from ecgutils.data.augment import Augmenter, other_lead_windows
-from ecgutils.data.noise import NoiseBank, noisy_record, random_noise
+from ecgutils.data.noise import NoiseBank, noisy_record
 from ecgutils.dsp.peaks import peaks_from_probability, reject_t_waves
 from ecgutils.evaluation.detection import excerpt, in_span, scoring_span
 from ecgutils.io.records import read_records
-from ecgutils.training.loop import Fitted, fit, fixed_batches, noisy_batches
+from ecgutils.training.loop import Fitted, augmenter, fit, fixed_batches, noisy_batches, varied_validation
 from ecgutils.data.windows import cut_segments, peak_targets
 
 
@@ -40,29 +39,6 @@ def _validation_inputs(ds: WindowStore) -> list[np.ndarray]:
     """The validation windows with real noise, Gaussian noise and none (drawn once by notebook 01)."""
     v = ds.val
     return [v.real, v.gaussian, v.windows.x]
-
-
-def augmenter(windows, recipe: Recipe) -> Augmenter | None:
-    """The :class:`~ecgutils.data.augment.Augmenter` of ``recipe`` for a :class:`~ecgutils.data.windows.WindowSet`
-    (its other lead read from the records), or None when the recipe varies nothing."""
-    cfg = recipe.augment
-    if not cfg.active:
-        return None
-    other = other_lead_windows(windows.record, windows.start, windows.length) if cfg.other_lead else None
-    return Augmenter(cfg, other, windows.beat_lists(), fs=windows.fs)
-
-
-def _augmented_validation(ds: WindowStore, bank: NoiseBank, recipe: Recipe) -> list[np.ndarray]:
-    """With an augmenting recipe, one more validation input: the validation windows varied as the training ones
-    and with training-half noise, drawn once (seeded), so that the kept epoch is the best on what training aims
-    at, not only on MLII; else nothing."""
-    aug = augmenter(ds.val.windows, recipe)
-    if aug is None:
-        return []
-    rng = np.random.default_rng([recipe.train.seed, 22])
-    c, added = aug(ds.val.windows.x, np.arange(len(ds.val)), rng)
-    n, _, _ = random_noise(c, rng, bank, "train", recipe.noise.kinds, recipe.noise.snr_range)
-    return [(c + n + added).astype(np.float32)]
 
 
 # --------------------------------------------------------------------------------------------- classifier
@@ -193,7 +169,8 @@ def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: boo
             yield x, peak_targets(ws.length, [beats[i] for i in idx], frame)
 
     v = ds.val.windows
-    inputs = _validation_inputs(ds) + _augmented_validation(ds, bank, recipe)
+    varied = varied_validation(ds, bank, recipe)  # the varied windows' input (their beats are MLII's)
+    inputs = _validation_inputs(ds) + ([] if varied is None else [varied[0]])
     vx = np.concatenate(inputs)
     vy = np.concatenate([peak_targets(v.length, v.beat_lists(), frame)] * len(inputs))
     loss = trimmed(loss or weighted_bce(recipe.loss["pos_weight"]), inputs=False)  # real-time: all but the look-ahead
