@@ -91,7 +91,7 @@ def test_the_detectors_recipes_augment_and_with_changes_routes_there():
     for r in (cfg.detector, cfg.stream_detector):
         assert r.augment.active and r.augment.other_lead > 0 and r.augment.swing > 0
         assert r.to_dict()["augment"]["flip"] == r.augment.flip
-    assert not cfg.lstm.augment.active  # the denoisers are not varied (yet)
+    assert not cfg.lstm.augment.active  # the denoisers are not varied (trained on both leads: not kept, README)
     assert cfg.stream_detector.model["highpass_hz"] > 0
     assert with_changes(cfg.detector, flip=0.0, swing_max=4.0).augment == AugmentConfig(
         other_lead=cfg.detector.augment.other_lead, flip=0.0, scale=cfg.detector.augment.scale,

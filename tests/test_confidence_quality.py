@@ -206,3 +206,12 @@ def test_bench_prints_the_users_tables_when_scored():
     f1 = next(v for k, v in tables.items() if k.startswith("where users are"))
     assert f1.loc["DS2 at 128 Hz", "gru"] == 99.85 and list(f1.index) == ["DS2 MLII", "DS2 at 128 Hz"]
     assert bench.users_tables({}) == {}  # the notebooks' tables (quick profile) do not score them
+    den = pd.DataFrame({"kind": ["none", "none", "em", "em"], "snr_nominal": [np.inf, np.inf, 0.0, 0.0],
+                        "method": ["lstm", "bandpass"] * 2, "snr_imp": [np.nan, np.nan, 4.3, 1.8],
+                        "snr_out": [23.4, 10.4, 4.0, 1.5]})
+    harm = pd.DataFrame({"own baseline (dB of window power)": ["(-inf, -20.0]"], "lstm": [42.0], "windows": [44]})
+    lead2 = bench.users_tables({"denoising_second_lead": den, "harm_by_baseline_second_lead": harm})
+    piv = next(v for k, v in lead2.items() if "denoising the second lead" in k)
+    assert piv.loc[("none", np.inf), "lstm"] == 23.4  # noise-free: the output SNR
+    assert piv.loc[("em", 0.0), "bandpass"] == 1.8  # noisy: the improvement
+    assert next(v for k, v in lead2.items() if "own baseline" in k).loc["(-inf, -20.0]", "windows"] == 44

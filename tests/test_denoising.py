@@ -53,3 +53,33 @@ def test_band_pass_on_a_window_matches_filtering_the_whole_record():
     per_window = inference.denoise_windows(windows.astype(np.float32), fs=360, method="bandpass")
     # mirrored padding of 3 s: the windows' ends settle as in the whole record (scipy's default padding: 26 dB)
     assert noise_snr_db(whole, per_window - whole).mean() > 30
+
+
+def test_second_lead_report_scores_the_other_lead_at_the_mlii_windows(mirror):
+    from types import SimpleNamespace
+
+    from ecgutils.data.augment import other_lead_windows
+    from ecgutils.data.windows import cut_windows
+    from ecgutils.evaluation.metrics import denoising_metrics
+    from ecgutils.inference import denoise_windows
+    from ecgutils.io.records import read_record
+    from tests.helpers import toy_bank
+
+    ws = cut_windows(read_record("100"), 3600, max_windows=3)
+    ds = {"test": SimpleNamespace(windows=ws)}
+    r = denoising.second_lead_report(ds, toy_bank(), {})
+    s = r["summary"]
+    assert set(s.case) == {"second lead none"} | {f"second lead {k}@{lvl}" for k in denoising.SECOND_LEAD_KINDS
+                                                   for lvl in denoising.SECOND_LEAD_LEVELS}
+    ident = s[(s.method == "identity") & (s.kind != "none")]
+    assert len(ident) == 9 and np.allclose(ident.snr_imp, 0.0, atol=1e-6)
+    v5 = other_lead_windows(ws.record, ws.start, ws.length)  # the reference is record 100's V5, not its MLII
+    span = v5.max(-1, keepdims=True) - v5.min(-1, keepdims=True)
+    expected = denoising_metrics(v5, denoise_windows(v5, fs=360, method="bandpass"), v5, span).snr_out.mean()
+    got = s[(s.kind == "none") & (s.method == "bandpass")].snr_out.item()
+    assert got == pytest.approx(expected, abs=1e-3)
+    on_mlii = denoising_metrics(ws.x, denoise_windows(ws.x, fs=360, method="bandpass"), ws.x, span).snr_out.mean()
+    assert abs(got - on_mlii) > 0.5
+    assert r["harm_by_baseline"]["windows"].sum() == 3
+    with pytest.raises(ValueError, match="valid options: test, val"):
+        denoising.second_lead_report(ds, toy_bank(), {}, split="train")

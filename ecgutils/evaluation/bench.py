@@ -106,14 +106,17 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
     den = denoising.report(ds, bank, {"lstm": models["lstm"], "cnn": models["cnn"]}, seed, progress)
     det = detection.report(get_config(profile, seed).split.test, ds.test, models, bank, seed=seed,
                                progress=progress)
-    harm = den["harm_by_baseline"]
-    harm.index = harm.index.astype(str)
+    lead2 = denoising.second_lead_report(ds, bank, {"lstm": models["lstm"], "cnn": models["cnn"]}, seed,
+                                         progress=progress)
+    harm, harm2 = den["harm_by_baseline"], lead2["harm_by_baseline"]
+    harm.index, harm2.index = harm.index.astype(str), harm2.index.astype(str)
     stream = realtime.report(get_config(profile, seed).split.test, models, progress=progress)
     users = {"robustness": robustness.robustness_table(get_config(profile, seed).split.test, models=models,
                                                        progress=progress)}
     if source == "reference":  # the calibration is the shipped detectors'
         users["confidence_quality"] = robustness.confidence_quality_table()
-    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream, **users}
+    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream, **users,
+            "denoising_second_lead": lead2["summary"], "harm_by_baseline_second_lead": harm2.reset_index()}
 
 
 #: The benchmark's tables as notebooks 02, 03 and 05 write them: benchmark name -> ``outputs/csv/<profile>/<file>.csv``.
@@ -180,9 +183,20 @@ def users_tables(q: dict) -> dict:
     if "robustness" in q:
         out["where users are: gross F1 (%), DS2 second lead, baseline swings, other rates"] = q[
             "robustness"].pivot_table(index="case", columns="detector", values="gross_f1", sort=False)
+    if "denoising_second_lead" in q:
+        out["where users are: denoising the second lead, SNR improvement (dB; none: output SNR)"] = \
+            second_lead_pivot(q["denoising_second_lead"])
+        out["where users are: second lead, noise-free output SNR (dB) by the window's own baseline"] = q[
+            "harm_by_baseline_second_lead"].set_index("own baseline (dB of window power)")
     if "confidence_quality" in q:
         out["beat confidence (ECE) and signal quality (ROC-AUC), NSTDB test half"] = q["confidence_quality"]
     return out
+
+
+def second_lead_pivot(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows (kind, SNR), one column per method: the SNR improvement, and the output SNR of the noise-free case."""
+    s = summary.assign(value=summary.snr_imp.where(summary.kind != "none", summary.snr_out))
+    return s.pivot_table(index=["kind", "snr_nominal"], columns="method", values="value", sort=False)
 
 
 def realtime_f1(q: dict) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Test cases, all on test records and test-half noise only:
   at the sigma whose noisy MSE is the published starting point (0.0123);
 * ``<kind>`` at ``-6 ... 24`` dB for kind in gaussian, bw, em, ma, mixed;
 * ``none``: no added noise (do no harm);
+* the second lead (:func:`second_lead_report`): the records' other lead, noise-free and with em, ma and mixed noise;
 * NSTDB: the 12 real noisy records, noisy segments, against the clean 118 / 119 (and their clean segments).
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ecgutils.constants import FS
+from ecgutils.data.augment import other_lead_windows
 from ecgutils.data.store import WindowStore
 from ecgutils.inference import denoise_windows
 from ecgutils.evaluation.metrics import baseline_share_db, denoising_metrics, summarise_denoising
@@ -60,14 +62,37 @@ def synthetic_cases(ds: WindowStore, bank: NoiseBank, seed: int = 0, kinds=KINDS
     t = ds[split]
     clean, span = t.windows.x, t.span
     published = clean + make_noise(clean, "gaussian", np.random.default_rng([seed, 99]), sigma=PUBLISHED_SIGMA)
-    cases = [Case("classic", "gaussian sigma=0.05", float("nan"), clean, t.gaussian, span),
-             Case("classic published", f"gaussian sigma={PUBLISHED_SIGMA:.3f}", float("nan"), clean, published, span),
-             Case("none", "none", float("inf"), clean, clean.copy(), span)]
+    return [Case("classic", "gaussian sigma=0.05", float("nan"), clean, t.gaussian, span),
+            Case("classic published", f"gaussian sigma={PUBLISHED_SIGMA:.3f}", float("nan"), clean, published, span),
+            *noisy_cases(clean, span, bank, seed, kinds, levels, part)]
+
+
+def noisy_cases(clean: np.ndarray, span: np.ndarray, bank: NoiseBank, seed: int, kinds, levels, part: str,
+                prefix: str = "") -> list[Case]:
+    """``none`` (no added noise) and ``<kind>@<snr>`` for every kind and level, each name after ``prefix``.
+
+    Parameters
+    ----------
+    clean : ndarray, shape (n_windows, n_samples)
+        mV.
+    span : ndarray, shape (n_windows, 1)
+        Each clean window's range (its [0, 1] scale), mV.
+    bank : NoiseBank
+    seed : int
+        Seeds each (kind, level) case's noise.
+    kinds, levels : sequence
+        Noise kinds (:data:`ecgutils.data.noise.KINDS`) and SNRs (dB).
+    part : {"train", "test"}
+        The noise recordings' half.
+    prefix : str
+        Before each case's name (e.g. ``"second lead "``).
+    """
+    cases = [Case(f"{prefix}none", "none", float("inf"), clean, clean.copy(), span)]
     for i, kind in enumerate(kinds):
         for snr in levels:
             rng = np.random.default_rng([seed, i, int(snr) + 100])
             noisy = clean + make_noise(clean, kind, rng, snr=snr, bank=bank, part=part)
-            cases.append(Case(f"{kind}@{snr}", kind, float(snr), clean, noisy, span))
+            cases.append(Case(f"{prefix}{kind}@{snr}", kind, float(snr), clean, noisy, span))
     return cases
 
 
@@ -146,6 +171,50 @@ def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progre
     windows, by_bin = harm_by_baseline(noise_free, t.windows.x, t.windows.record, fs=t.windows.fs)
     return {"per_window": per_window, "summary": summary_table(per_window), "harm_by_baseline": by_bin,
             "harm_windows": windows}
+
+
+#: Noise of the second-lead cases (:func:`second_lead_report`): kinds and SNRs (dB).
+SECOND_LEAD_KINDS, SECOND_LEAD_LEVELS = ("em", "ma", "mixed"), (0, 6, 12)
+
+
+def second_lead_report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, split: str = "test",
+                       progress: bool = False) -> dict:
+    """The denoisers on the records' other lead (V1, V2, V4 or V5), cut at the times of the MLII windows.
+
+    The models were trained on MLII; a user's recording may be any lead. The clean reference is that lead as
+    recorded, its own baseline wander included, which on MIT-BIH's chest leads is a larger share of a window's
+    power than on MLII (``harm_by_baseline`` tells the windows apart by it).
+
+    Parameters
+    ----------
+    ds : WindowStore
+    bank : NoiseBank
+    models : dict
+        As :func:`report`'s (``{"lstm": checkpoint, "cnn": checkpoint}``); the identity and the band-pass are
+        always scored.
+    seed : int
+    split : {"test", "val"}
+        The test windows with test-half noise, or the validation windows with training-half noise.
+    progress : bool
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``summary`` (:func:`summary_table` of ``second lead none`` and ``second lead <kind>@<snr>`` for
+        :data:`SECOND_LEAD_KINDS` at :data:`SECOND_LEAD_LEVELS`) and ``harm_by_baseline`` (noise-free output SNR by
+        the window's own baseline, :func:`harm_by_baseline`).
+    """
+    if split not in ("test", "val"):
+        raise ValueError(f"unknown split {split!r}; valid options: test, val")
+    w = ds[split].windows
+    clean = other_lead_windows(w.record, w.start, w.length)
+    span = clean.max(-1, keepdims=True) - clean.min(-1, keepdims=True)
+    part = "test" if split == "test" else "train"
+    cases = noisy_cases(clean, span, bank, seed, SECOND_LEAD_KINDS, SECOND_LEAD_LEVELS, part, "second lead ")
+    per_window = evaluate(cases, {"identity": None, "bandpass": None, **models}, progress)
+    noise_free = per_window[(per_window.kind == "none") & (per_window.method != "identity")]
+    _, by_bin = harm_by_baseline(noise_free, clean, w.record, fs=w.fs)
+    return {"summary": summary_table(per_window), "harm_by_baseline": by_bin}
 
 
 def summary_table(per_window: pd.DataFrame) -> pd.DataFrame:
