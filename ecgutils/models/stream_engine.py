@@ -40,7 +40,7 @@ from scipy.special import expit
 from torch import nn
 
 from ecgutils.models.causal import NORM_FLOOR_MV, _CausalRNN
-from ecgutils.models.stream_kernels import gru_stack, lstm_stack, running_features, window_sum
+from ecgutils.models.stream_kernels import affine, gru_stack, lstm_stack, running_features, window_sum
 
 #: The largest difference from ``model.step`` the self-check accepts (logits or mV).
 CHECK_ATOL = 1e-4
@@ -100,6 +100,14 @@ def _f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x @ w + b`` over the last axis of ``x`` (..., K), compiled row by row (:func:`stream_kernels.affine`)."""
+    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float32)
+    out = np.empty((rows.shape[0], w.shape[1]), dtype=np.float32)
+    affine(rows, w, b, out)
+    return out.reshape(*x.shape[:-1], w.shape[1])
+
+
 class StreamEngine:
     """The streaming step of a :class:`~ecgutils.models.causal.CausalGRUDetector` or
     :class:`~ecgutils.models.causal.CausalLSTMDenoiser` in NumPy and Numba (weights copied when built: build a new
@@ -125,8 +133,8 @@ class StreamEngine:
         self.layers, self.hidden = rnn.num_layers, rnn.hidden_size
         self.detector = hasattr(model, "threshold") and not hasattr(model, "gate")
         heads = [model.out] + ([] if self.detector else [model.gate])
-        # C-ordered float32 weights: OpenBLAS then computes each row of a product alike whatever the number of rows
-        # (a stream's numbers do not depend on its chunking; tests/test_streaming.py checks it)
+        # C-ordered float32 weights for the compiled products (stream_kernels.affine: each row alike whatever the
+        # number of rows, so a stream's numbers do not depend on its chunking; tests/test_streaming.py checks it)
         self.w_inp, self.b_inp = _f32(_np(model.inp.weight).T), _f32(_np(model.inp.bias))
         self.w_ih, self.w_hh, self.b_rnn, self.b_hn = self._recurrent_weights(rnn)
         self.w_head = _f32(np.concatenate([_np(m.weight).T for m in heads], axis=1))
@@ -136,6 +144,7 @@ class StreamEngine:
             # (hidden, S * outputs): columns j * outputs to (j + 1) * outputs, the head's weights at the j-th place
             self.w_states = _f32(self.w_head[:s * h].reshape(s, h, -1).transpose(1, 0, 2).reshape(h, -1))
             self.w_head = _f32(self.w_head[s * h:])                       # the answered frame's features
+            self.b_states = np.zeros(self.w_states.shape[1], dtype=np.float32)
 
     # -- weights ---------------------------------------------------------------------------------------------------
     def _recurrent_weights(self, rnn) -> tuple:
@@ -205,18 +214,18 @@ class StreamEngine:
         frames = np.asarray(frames, dtype=np.float32)
         b, n, _ = frames.shape
         feats, scale = self._features(frames, state)
-        top = self._recurrent(np.tanh(feats @ self.w_inp + self.b_inp), state)
+        top = self._recurrent(np.tanh(_affine(feats, self.w_inp, self.b_inp)), state)
         history = np.concatenate([state.recent, feats], axis=1)
         state.recent = history[:, n:].copy()
         if self.head_states > 1:  # frame k's head: sum over j of state k - D + j's projection for place j
             s, o = self.head_states, self.b_head.size
-            past = np.concatenate([state.states, (top @ self.w_states).reshape(b, n, s, o)], axis=1)  # (b, D+n, S, o)
+            past = np.concatenate([state.states, _affine(top, self.w_states, self.b_states).reshape(b, n, s, o)], axis=1)  # (b, D+n, S, o)
             state.states = past[:, n:].copy()
             y = np.empty((b, n, o), dtype=np.float32)
             window_sum(past, y)  # compiled: y[b, k, o] = sum_j past[b, k + j, j, o]
-            y += history[:, :n] @ self.w_head + self.b_head
+            y += _affine(history[:, :n], self.w_head, self.b_head)
         else:
-            y = np.concatenate([top, history[:, :n]], axis=-1) @ self.w_head + self.b_head
+            y = _affine(np.concatenate([top, history[:, :n]], axis=-1), self.w_head, self.b_head)
         if self.detector:
             return y[..., 0]
         return y[..., :-1] * expit(y[..., -1:]) * scale[..., None].astype(np.float32)
