@@ -101,7 +101,7 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 
 def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``x @ w + b`` over the last axis of ``x`` (..., K), compiled row by row (:func:`stream_kernels.affine`)."""
+    """``x @ w + b`` over the last axis of ``x`` (..., K), compiled row by row (:func:`ecgutils.models.stream_kernels.affine`)."""
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float32)
     out = np.empty((rows.shape[0], w.shape[1]), dtype=np.float32)
     affine(rows, w, b, out)
