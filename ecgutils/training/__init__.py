@@ -2,7 +2,7 @@
 
 =============  ==============================================================================================
 ``losses``     scaled MSE, weighted BCE, the trimmed loss of the look-ahead models
-``loop``       noisy batches and the fixed-epoch training loop (best validation epoch kept)
+``loop``       noisy (and varied) batches and the fixed-epoch training loop (best validation epoch kept)
 ``denoiser``   train the LSTM, the CNN and the real-time LSTM
 ``rpeak``      train the GRU classifier and detector; choose thresholds on validation records
 ``stream``     train the real-time GRU detector and tune its threshold through the streaming picker
