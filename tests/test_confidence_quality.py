@@ -215,3 +215,15 @@ def test_bench_prints_the_users_tables_when_scored():
     assert piv.loc[("none", np.inf), "lstm"] == 23.4  # noise-free: the output SNR
     assert piv.loc[("em", 0.0), "bandpass"] == 1.8  # noisy: the improvement
     assert next(v for k, v in lead2.items() if "own baseline" in k).loc["(-inf, -20.0]", "windows"] == 44
+
+
+def test_bench_prints_do_no_harm_by_own_baseline_averaged_over_kinds():
+    from ecgutils.evaluation import bench
+
+    bins = ["(-inf, -20.0]", "(-20.0, -10.0]"]
+    t = pd.DataFrame({"kind": ["em"] * 4 + ["ma"] * 4, "snr_nominal": [18.0, 18.0, 24.0, 24.0] * 2,
+                      "own baseline (dB of window power)": bins * 4,
+                      "lstm": [-0.5, -1.5, -3.0, -4.0, -1.5, -2.5, -4.0, -5.0], "windows": [70, 405] * 4})
+    by = next(v for k, v in bench.users_tables({"harm_by_baseline_noisy": t}).items() if k.startswith("do no harm"))
+    assert list(by.index) == [(18.0, bins[0]), (18.0, bins[1]), (24.0, bins[0]), (24.0, bins[1])]
+    assert by.loc[(18.0, bins[0]), "lstm"] == -1.0 and by.loc[(24.0, bins[1]), "windows"] == 405

@@ -83,3 +83,19 @@ def test_second_lead_report_scores_the_other_lead_at_the_mlii_windows(mirror):
     assert r["harm_by_baseline"]["windows"].sum() == 3
     with pytest.raises(ValueError, match="valid options: test, val"):
         denoising.second_lead_report(ds, toy_bank(), {}, split="train")
+
+
+def test_improvement_by_baseline_counts_the_removed_own_baseline_as_harm():
+    # the same light noise on windows with little and with much of their own baseline wander (0.15 Hz)
+    t = np.arange(3600) / 360
+    sizes = np.array([0.01, 0.02, 1.0, 1.5])
+    clean = (np.sin(2 * np.pi * 10 * t)[None] + sizes[:, None] * np.sin(2 * np.pi * 0.15 * t)[None]).astype(np.float32)
+    noise = 0.1 * np.random.default_rng(1).standard_normal(clean.shape).astype(np.float32)
+    cases = [denoising.Case(f"{k}@18", k, 18.0, clean, clean + noise, np.ones((4, 1))) for k in ("em", "ma")]
+    per_window = denoising.evaluate(cases, {"identity": None, "bandpass": None})
+    by_bin = denoising.improvement_by_baseline(per_window, clean, ["a", "a", "b", "b"], fs=360)
+    assert by_bin.index.names == ["kind", "snr_nominal", denoising.BIN_LABEL]
+    assert list(by_bin["windows"]) == [2, 2, 2, 2]
+    np.testing.assert_allclose(by_bin["identity"], 0.0, atol=1e-9)
+    quiet, strong = by_bin["bandpass"].iloc[0], by_bin["bandpass"].iloc[1]
+    assert quiet > 0 > strong  # the band-pass helps where the record has no wander of its own, harms where it has

@@ -110,12 +110,15 @@ def quality_tables(source: str, seed: int = 0, progress: bool = False) -> dict:
                                          progress=progress)
     harm, harm2 = den["harm_by_baseline"], lead2["harm_by_baseline"]
     harm.index, harm2.index = harm.index.astype(str), harm2.index.astype(str)
+    harm_noisy = den["harm_by_baseline_noisy"].reset_index()
+    harm_noisy[denoising.BIN_LABEL] = harm_noisy[denoising.BIN_LABEL].astype(str)
     stream = realtime.report(get_config(profile, seed).split.test, models, progress=progress)
     users = {"robustness": robustness.robustness_table(get_config(profile, seed).split.test, models=models,
                                                        progress=progress)}
     if source == "reference":  # the calibration is the shipped detectors'
         users["confidence_quality"] = robustness.confidence_quality_table()
-    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(), **det, **stream, **users,
+    return {"denoising": den["summary"], "harm_by_baseline": harm.reset_index(),
+            "harm_by_baseline_noisy": harm_noisy, **det, **stream, **users,
             "denoising_second_lead": lead2["summary"], "harm_by_baseline_second_lead": harm2.reset_index()}
 
 
@@ -188,6 +191,10 @@ def users_tables(q: dict) -> dict:
             second_lead_pivot(q["denoising_second_lead"])
         out["where users are: second lead, noise-free output SNR (dB) by the window's own baseline"] = q[
             "harm_by_baseline_second_lead"].set_index("own baseline (dB of window power)")
+    if "harm_by_baseline_noisy" in q:
+        out["do no harm: SNR improvement (dB) at 18 and 24 dB by the window's own baseline, mean over the noise kinds"] \
+            = denoising.over_kinds(
+            q["harm_by_baseline_noisy"].set_index(["kind", "snr_nominal", denoising.BIN_LABEL]))
     if "confidence_quality" in q:
         out["beat confidence (ECE) and signal quality (ROC-AUC), NSTDB test half"] = q["confidence_quality"]
     return out

@@ -160,7 +160,8 @@ def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progre
     -------
     dict of pandas.DataFrame
         ``per_window`` (every case, method and window), ``summary`` (:func:`summary_table`), ``harm_by_baseline``
-        (:func:`harm_by_baseline`, binned) and ``harm_windows`` (its per-window table).
+        (:func:`harm_by_baseline`, binned), ``harm_windows`` (its per-window table) and ``harm_by_baseline_noisy``
+        (:func:`improvement_by_baseline` at the :data:`DO_NO_HARM_LEVELS` scored).
     """
     methods = {"identity": None, "bandpass": None, **models}
     cases = synthetic_cases(ds, bank, seed, levels=levels) + nstdb_cases(load_cases(nstdb_levels))
@@ -169,8 +170,11 @@ def report(ds: WindowStore, bank: NoiseBank, models: dict, seed: int = 0, progre
     t = ds.test
     noise_free = per_window[(per_window.case == "none") & (per_window.method != "identity")]
     windows, by_bin = harm_by_baseline(noise_free, t.windows.x, t.windows.record, fs=t.windows.fs)
+    light = per_window[per_window.kind.isin(KINDS) & per_window.snr_nominal.isin(DO_NO_HARM_LEVELS)
+                       & (per_window.method != "identity")]
+    noisy_bins = improvement_by_baseline(light, t.windows.x, t.windows.record, fs=t.windows.fs)
     return {"per_window": per_window, "summary": summary_table(per_window), "harm_by_baseline": by_bin,
-            "harm_windows": windows}
+            "harm_windows": windows, "harm_by_baseline_noisy": noisy_bins}
 
 
 #: Noise of the second-lead cases (:func:`second_lead_report`): kinds and SNRs (dB).
@@ -230,8 +234,24 @@ def improvement_pivot(summary: pd.DataFrame, value: str = "snr_imp") -> pd.DataF
     return summary.pivot_table(index=["kind", "snr_nominal"], columns="method", values=value, sort=False)
 
 
+#: Added-noise SNRs (dB) of the do-no-harm checks (:func:`ecgutils.evaluation.targets.do_no_harm`), binned by the
+#: windows' own baseline in :func:`report`.
+DO_NO_HARM_LEVELS = (18, 24)
 #: Bins of a window's own baseline wander, dB of the window's power (see :func:`harm_by_baseline`).
 BASELINE_BINS = (-np.inf, -20.0, -10.0, -5.0, np.inf)
+
+
+BIN_LABEL = "own baseline (dB of window power)"
+
+
+def _own_baseline(clean: np.ndarray, records, *, fs: float, bins) -> pd.DataFrame:
+    """``window``, ``record``, ``baseline_db`` and its bin (:data:`BIN_LABEL`), one row per clean window."""
+    if len(records) != len(clean):
+        raise ValueError(f"need one record name per window: {len(records)} records for {len(clean)} windows")
+    base = pd.DataFrame({"window": np.arange(len(clean)), "record": np.asarray(records).astype(str),
+                         "baseline_db": baseline_share_db(clean, fs=fs)})
+    base[BIN_LABEL] = pd.cut(base["baseline_db"], list(bins))
+    return base
 
 
 def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, *, fs: float,
@@ -263,14 +283,52 @@ def harm_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, *, fs
     by_bin : pandas.DataFrame
         Mean output SNR (dB) per baseline bin (rows) and method (columns), with the number of windows.
     """
-    if len(records) != len(clean):
-        raise ValueError(f"need one record name per window: {len(records)} records for {len(clean)} windows")
-    base = pd.DataFrame({"window": np.arange(len(clean)), "record": np.asarray(records).astype(str),
-                         "baseline_db": baseline_share_db(clean, fs=fs)})
+    base = _own_baseline(clean, records, fs=fs, bins=bins)
     table = per_window[["window", "method", "snr_out"]].merge(base, on="window")
-    table = table[["record", "window", "baseline_db", "method", "snr_out"]]
-    table["own baseline (dB of window power)"] = pd.cut(table["baseline_db"], list(bins))
-    by_bin = table.pivot_table(index="own baseline (dB of window power)", columns="method", values="snr_out",
-                               aggfunc="mean", observed=True)
-    by_bin["windows"] = base.groupby(pd.cut(base["baseline_db"], list(bins)), observed=True).size()
-    return table.drop(columns="own baseline (dB of window power)"), by_bin
+    by_bin = table.pivot_table(index=BIN_LABEL, columns="method", values="snr_out", aggfunc="mean", observed=True)
+    by_bin["windows"] = base.groupby(BIN_LABEL, observed=True).size()
+    return table[["record", "window", "baseline_db", "method", "snr_out"]], by_bin
+
+
+def improvement_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records, *, fs: float,
+                            bins=BASELINE_BINS) -> pd.DataFrame:
+    """SNR improvement with added noise against each window's own baseline wander: the do-no-harm checks at 18
+    and 24 dB, bin by bin.
+
+    With little added noise, the wander a denoiser removes from a record weighs as much as the noise it removes;
+    in the windows with the least of their own, what is left is the denoiser's own error.
+
+    Parameters
+    ----------
+    per_window : pandas.DataFrame
+        Rows of :func:`evaluate` for cases with added noise on the same clean windows (e.g. ``em@18``).
+    clean, records, fs, bins :
+        As :func:`harm_by_baseline`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Mean SNR improvement (dB), one row per (``kind``, ``snr_nominal``, baseline bin), one column per method,
+        with the number of windows.
+
+    Examples
+    --------
+    >>> t = np.arange(3600) / 360                                  # 10 s at 360 Hz
+    >>> clean = np.stack([np.sin(2 * np.pi * 10 * t) + a * np.sin(2 * np.pi * 0.15 * t) for a in (0.01, 1.0)])
+    >>> noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)     # about 17 dB
+    >>> rows = evaluate([Case("g@17", "gaussian", 17.0, clean, noisy, np.ones((2, 1)))], {"bandpass": None})
+    >>> by_bin = improvement_by_baseline(rows, clean, ["a", "b"], fs=360)
+    >>> by_bin["windows"].tolist(), bool(by_bin["bandpass"].iloc[0] > 0 > by_bin["bandpass"].iloc[-1])
+    ([1, 1], True)
+    """
+    base = _own_baseline(clean, records, fs=fs, bins=bins)
+    table = per_window[["kind", "snr_nominal", "window", "method", "snr_imp"]].merge(base, on="window")
+    index = ["kind", "snr_nominal", BIN_LABEL]
+    by_bin = table.pivot_table(index=index, columns="method", values="snr_imp", aggfunc="mean", observed=True)
+    by_bin["windows"] = table.groupby(index, observed=True)["window"].nunique()
+    return by_bin
+
+
+def over_kinds(by_bin: pd.DataFrame) -> pd.DataFrame:
+    """:func:`improvement_by_baseline`'s table averaged over the noise kinds: one row per (SNR, baseline bin)."""
+    return by_bin.groupby(level=["snr_nominal", BIN_LABEL], observed=True, sort=False).mean()
