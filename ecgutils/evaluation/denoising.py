@@ -331,4 +331,5 @@ def improvement_by_baseline(per_window: pd.DataFrame, clean: np.ndarray, records
 
 def over_kinds(by_bin: pd.DataFrame) -> pd.DataFrame:
     """:func:`improvement_by_baseline`'s table averaged over the noise kinds: one row per (SNR, baseline bin)."""
-    return by_bin.groupby(level=["snr_nominal", BIN_LABEL], observed=True, sort=False).mean()
+    out = by_bin.groupby(level=["snr_nominal", BIN_LABEL], observed=True, sort=False).mean()
+    return out.astype({"windows": int}) if "windows" in out else out
