@@ -90,3 +90,23 @@ def test_balanced_pos_weight_is_the_negative_positive_ratio(n, p):
 def test_balanced_pos_weight_needs_both_classes():
     with pytest.raises(ValueError, match="both classes.*0 positives of 4"):
         rpeak_training.balanced_pos_weight(np.zeros(4))
+
+
+def test_threshold_tuning_applies_the_t_wave_rule_to_the_signal_the_detector_reads(monkeypatch):
+    # detect_r_peaks runs Pan and Tompkins' T-wave rule on the high-passed input; the tuning must pick peaks the same
+    from ecgutils.dsp import filters
+    from ecgutils.inference import DETECTOR_HIGHPASS_HZ
+
+    sig, beats = synthetic_ecg(360 * 20)
+    x = (sig + 2.0 * np.linspace(0, 1, sig.size)).astype(np.float32)  # a 2 mV drift, which the high-pass removes
+    seen = []
+
+    def spy(signal, found, *, fs):
+        seen.append(np.asarray(signal))
+        return found
+
+    monkeypatch.setattr(rpeak_training, "reject_t_waves", spy)
+    rpeak_training.tune_threshold(AmplitudeDetector(), {"val": x}, {"val": beats}, toy_bank(),
+                                  TuneConfig(thresholds=(0.5,), inputs=(("none", None),)))
+    expected = filters.ecg_highpass(x, fs=360, cutoff_hz=DETECTOR_HIGHPASS_HZ)
+    assert len(seen) == 1 and np.allclose(seen[0], expected, atol=1e-5) and not np.allclose(seen[0], x, atol=0.1)

@@ -17,7 +17,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.constants import FS
 from ecgutils.data.store import WindowStore
-from ecgutils.inference import classify_segments, peak_probability
+from ecgutils.dsp.filters import ecg_highpass
+from ecgutils.inference import DETECTOR_HIGHPASS_HZ, classify_segments, peak_probability
 from ecgutils.training.losses import trimmed, weighted_bce
 from ecgutils.evaluation.metrics import score_detections
 from ecgutils.models.registry import build_model
@@ -232,5 +233,10 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
 
 
 def _offline_pick(x: np.ndarray, prob: np.ndarray, threshold: float, t_wave_check: bool) -> np.ndarray:
+    """The offline GRU's peak picking as :func:`ecgutils.inference.detect_r_peaks` does it: the T-wave rule reads the
+    signal the network read (high-passed at :data:`ecgutils.inference.DETECTOR_HIGHPASS_HZ`)."""
     found = peaks_from_probability(prob, fs=FS, threshold=threshold)
-    return reject_t_waves(x, found, fs=FS) if t_wave_check else found
+    if not t_wave_check:
+        return found
+    seen = x if DETECTOR_HIGHPASS_HZ is None else ecg_highpass(x, fs=FS, cutoff_hz=DETECTOR_HIGHPASS_HZ)
+    return reject_t_waves(seen, found, fs=FS)
