@@ -190,7 +190,7 @@ def users_tables(q: dict) -> dict:
         out["where users are: denoising the second lead, SNR improvement (dB; none: output SNR)"] = \
             second_lead_pivot(q["denoising_second_lead"])
         out["where users are: second lead, noise-free output SNR (dB) by the window's own baseline"] = q[
-            "harm_by_baseline_second_lead"].set_index("own baseline (dB of window power)")
+            "harm_by_baseline_second_lead"].set_index(denoising.BIN_LABEL)
     if "harm_by_baseline_noisy" in q:
         out["do no harm: SNR improvement (dB) at 18 and 24 dB by the window's own baseline, mean over the noise kinds"] \
             = denoising.over_kinds(

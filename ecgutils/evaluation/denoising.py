@@ -240,7 +240,7 @@ DO_NO_HARM_LEVELS = (18, 24)
 #: Bins of a window's own baseline wander, dB of the window's power (see :func:`harm_by_baseline`).
 BASELINE_BINS = (-np.inf, -20.0, -10.0, -5.0, np.inf)
 
-
+#: The column of a window's baseline bin in the tables of :func:`harm_by_baseline` and :func:`improvement_by_baseline`.
 BIN_LABEL = "own baseline (dB of window power)"
 
 
