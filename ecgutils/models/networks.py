@@ -134,7 +134,7 @@ class LSTMDenoiser(nn.Module):
     Shapes: input (batch, n_samples) in mV, output the same.
     """
 
-    def __init__(self, frame: int = 8, hidden: int = 64, layers: int = 2, bidirectional: bool = True,
+    def __init__(self, frame: int = 8, hidden: int = 96, layers: int = 2, bidirectional: bool = True,
                  residual: bool = True, gate: bool = True, *, fs: int):
         super().__init__()
         if not 1 <= layers <= 3:
