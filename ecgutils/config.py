@@ -268,8 +268,8 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
 
     return ProfileConfig(
         profile=profile, seed=seed, split=profile_split(profile), windows=WindowConfig(),
-        lstm=_recipe("lstm", dict(frame=8, hidden=LSTM_HIDDEN, layers=2, bidirectional=True, gate=True), schedule("lstm"),
-                     DENOISER_NOISE, {"kind": "mse_scaled"}),
+        lstm=_recipe("lstm", dict(frame=8, hidden=LSTM_HIDDEN, layers=2, bidirectional=True, gate=True),
+                     schedule("lstm"), DENOISER_NOISE, {"kind": "mse_scaled"}),
         cnn=_recipe("cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
                     {"kind": "mse_scaled"}),
         classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
