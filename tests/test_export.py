@@ -33,6 +33,20 @@ def test_write_csv_is_atomic(tmp_path, monkeypatch):
     assert path.read_text().strip() == "a\n1"
 
 
+def test_atomic_writes_of_one_file_at_once_both_land(tmp_path):
+    # Two runs writing the same file at the same time (two trainings building the windows): each replaces it
+    # whole; with one shared temporary name the second rename found nothing and raised FileNotFoundError.
+    from ecgutils.io.files import atomic_path
+    target = tmp_path / "full.json"
+    with atomic_path(target) as first:
+        with atomic_path(target) as second:
+            assert first != second
+            second.write_text("second")
+        first.write_text("first")
+    assert target.read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["full.json"]
+
+
 def test_read_signal_from_csv_needs_fs_and_finds_the_column(tmp_path):
     p = tmp_path / "s.csv"
     pd.DataFrame({"time": [0, 1, 2], "lead": [0.1, 0.2, 0.3]}).to_csv(p, index=False)

@@ -1,16 +1,18 @@
 """Atomic file writes: write to a temporary file beside the target, then rename, so an interrupted run never
-leaves a half-written file under the final name."""
+leaves a half-written file under the final name, and two runs writing the same file at once (two trainings that
+both build the windows) each replace it whole rather than one losing its temporary file to the other."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
 
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+    """Yield a temporary path beside ``path``, unique to this call; on success it replaces ``path`` in one step.
 
     Examples
     --------
@@ -23,7 +25,7 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
