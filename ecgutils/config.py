@@ -218,6 +218,11 @@ DENOISER_LOOKAHEAD_S = 0.3
 #: The offline LSTM denoiser's units per direction (issue 22, session 16: 96 rather than 64, chosen on the validation
 #: windows by the rule that chose its loss, README *Where each choice was made*).
 LSTM_HIDDEN = 96
+#: Its convolutional front end (channels) and its loss (issue 22, session 18: a 16-channel front end with the scaled
+#: MSE plus 0.2 times the spectral error, chosen on the validation windows by the same rule, README *Where each choice
+#: was made*).
+LSTM_CONV = 16
+LSTM_LOSS = {"kind": "mse_spectral", "spectral_weight": 0.2}
 
 #: Full-profile schedules: epoch counts where the validation loss of earlier full runs had levelled off.
 _FULL_TRAIN = {
@@ -268,8 +273,8 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
 
     return ProfileConfig(
         profile=profile, seed=seed, split=profile_split(profile), windows=WindowConfig(),
-        lstm=_recipe("lstm", dict(frame=8, hidden=LSTM_HIDDEN, layers=2, bidirectional=True, gate=True),
-                     schedule("lstm"), DENOISER_NOISE, {"kind": "mse_scaled"}),
+        lstm=_recipe("lstm", dict(frame=8, hidden=LSTM_HIDDEN, layers=2, bidirectional=True, gate=True, conv=LSTM_CONV),
+                     schedule("lstm"), DENOISER_NOISE, dict(LSTM_LOSS)),
         cnn=_recipe("cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
                     {"kind": "mse_scaled"}),
         classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45),
@@ -313,7 +318,8 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
             noise[key] = value
         elif key in augment_keys:
             augment[key] = value
-        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz", "head_window"):
+        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz", "head_window",
+                                         "conv"):
             model[key] = value
         elif key == "loss":
             loss = {"kind": value} if isinstance(value, str) else dict(value)

@@ -15,9 +15,32 @@ def test_shapes(kind, length, out_shape):
         assert tuple(m(torch.randn(2, length)).shape) == out_shape
 
 
+def test_to_frames_cuts_every_channel_as_it_cuts_one_window():
+    from ecgutils.models.networks import to_frames
+    x = torch.randn(2, 3, 1001)                                     # 1001 samples: the end padded to 1008
+    frames, pad = to_frames(x, 8)
+    assert tuple(frames.shape) == (2, 3, 126, 8) and pad == 7
+    for ch in range(3):
+        assert torch.equal(frames[:, ch], to_frames(x[:, ch], 8)[0])
+
+
+def test_the_convolutional_front_end_feeds_each_step_the_frame_of_every_channel():
+    m = models.build_model("lstm", hidden=8, layers=1, conv=4).eval()
+    assert m.inp.in_features == 4 * 8
+    x = torch.randn(1, 800)
+    late = x.clone()
+    late[:, 400:] += 1.0                                            # a change late in the window
+    with torch.no_grad():
+        feats = m.front(x[:, None])
+        assert tuple(feats.shape) == (1, 4, 800)
+        # the front end is local (two 9-sample convolutions: 8 samples of reach each way), the LSTM is not
+        assert torch.equal(m.front(late[:, None])[..., :392], feats[..., :392])
+    assert models.build_model("lstm", conv=0).inp.in_features == 8   # no front end: the frame's samples
+
+
 def test_denoisers_ignore_offset_and_scale():
     x = torch.randn(2, 3600)
-    for kind, config in (("lstm", {}), ("lstm", {"gate": False}), ("cnn", {})):
+    for kind, config in (("lstm", {}), ("lstm", {"gate": False}), ("lstm", {"conv": 0}), ("cnn", {})):
         m = models.build_model(kind, **config).eval()
         with torch.no_grad():
             torch.testing.assert_close(m(3 * x + 5), 3 * m(x) + 5, atol=1e-4, rtol=1e-4)

@@ -29,6 +29,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 #: What each notebook must define in its own cells (issue 20: code where it is taught).
 TAUGHT = {
     "02_lstm_denoising.ipynb": {"standardise", "to_frames", "LSTMDenoiser", "window_mse", "scaled_mse",
+                                "spectral_error", "spectral_mse",
                                 "noisy_batches", "train_one_epoch"},
     "03_gru_rpeak_detection.ipynb": {"gru_step", "_GRUEncoder", "GRUDetector", "GRUClassifier", "weighted_bce"},
     "05_real_time.ipynb": {"CausalGRUDetector"},

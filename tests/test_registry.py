@@ -135,3 +135,20 @@ def test_a_windowed_head_round_trips_and_older_checkpoints_keep_the_head_they_we
     payload["state_dict"] = old.state_dict()
     torch.save(payload, tmp_path / "old.pt")
     assert checkpoints.load_model(tmp_path / "old.pt").head_states == 1
+
+
+def test_an_lstm_denoiser_saved_before_the_convolutional_front_end_loads_without_one(tmp_path):
+    new = registry.build_model("lstm", hidden=16, layers=1)
+    assert new.config["conv"] == 16 and new.front is not None   # the reference: a 16-channel front end
+    path = tmp_path / "new.pt"
+    checkpoints.save_checkpoint(path, new, "lstm", profile="smoke", dataset="d", recipe={}, epoch=1, val_loss=0.0)
+    assert checkpoints.load_model(path).front is not None
+    old = registry.build_model("lstm", hidden=16, layers=1, conv=0)
+    payload = {**torch.load(path, weights_only=True)}
+    payload["config"] = {k: v for k, v in old.config.items() if k != "conv"}   # written before the key
+    payload["state_dict"] = old.state_dict()
+    torch.save(payload, tmp_path / "old.pt")
+    back = checkpoints.load_model(tmp_path / "old.pt")
+    x = torch.randn(1, 3600)
+    with torch.no_grad():
+        assert back.front is None and torch.equal(back(x), old.eval()(x))

@@ -219,6 +219,25 @@ def test_snr_db_is_minus_the_snr_improvement_in_db():
     assert loss(harm, c, x).item() == pytest.approx(0.0, abs=1e-2)
 
 
+def test_the_spectral_loss_is_the_scaled_mse_plus_a_weighted_unitless_spectral_error():
+    t = torch.linspace(0, 10, 720)
+    c = torch.stack([torch.sin(2 * t), torch.sin(3 * t)])
+    x = c + 0.3 * torch.cos(17 * t)
+    y = c + 0.5 * (x - c)
+    err = losses.spectral_error(y, c, x)
+    assert err.shape == (2,) and bool((err > 0).all())
+    assert torch.allclose(losses.spectral_error(10 * y + 3, 10 * c, 10 * x), err, rtol=1e-4)   # mV scale: no matter
+    assert losses.spectral_error(c, c, x).abs().max() == 0                                   # the clean output
+    got = losses.denoising_loss("mse_spectral", spectral_weight=0.2)(y, c, x).item()
+    assert got == pytest.approx(losses.scaled_mse(y, c, x).item() + 0.2 * err.mean().item(), rel=1e-6)
+    # magnitudes only: a beat 3 samples late costs much less than a broadband error of the same MSE
+    beats = sum(torch.exp(-((t - k) / 0.03) ** 2) for k in range(1, 10))[None]
+    late = torch.roll(beats, 3, dims=-1)
+    noisy = beats + (late - beats).std() * torch.randn(1, 720, generator=torch.Generator().manual_seed(0))
+    assert losses.window_mse(late, beats).item() == pytest.approx(losses.window_mse(noisy, beats).item(), rel=0.2)
+    assert losses.spectral_error(late, beats, beats) < 0.5 * losses.spectral_error(noisy, beats, beats)
+
+
 def test_weighted_bce_weighs_missed_positives():
     logits, target = torch.tensor([-2.0, -2.0]), torch.tensor([1.0, 0.0])
     plain, weighted = losses.weighted_bce(1.0)(logits, target), losses.weighted_bce(4.0)(logits, target)

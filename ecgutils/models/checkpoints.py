@@ -150,8 +150,10 @@ def check_profile(what: str, found_profile: str, found_dataset: str | None, prof
 
 
 #: Settings added to a kind after checkpoints of it were written, with the value those checkpoints were trained
-#: with (a real-time detector saved before ``head_window`` existed has its head on the newest state alone).
-EARLIER_DEFAULTS = {"causal_gru_detector": {"head_window": False}, "causal_lstm": {"head_window": False}}
+#: with (a real-time detector saved before ``head_window`` existed has its head on the newest state alone; an
+#: LSTM denoiser saved before ``conv`` existed has no convolutional front end).
+EARLIER_DEFAULTS = {"causal_gru_detector": {"head_window": False}, "causal_lstm": {"head_window": False},
+                    "lstm": {"conv": 0}}
 
 
 def _build(payload: dict) -> nn.Module:

@@ -48,13 +48,14 @@ def to_frames(x: torch.Tensor, frame: int) -> tuple[torch.Tensor, int]:
 
     Parameters
     ----------
-    x : tensor, shape (batch, n_samples)
+    x : tensor, shape (..., n_samples)
+        One window per row (``(batch, n_samples)``), or per channel of each row (``(batch, channels, n_samples)``).
     frame : int
         Samples per frame.
 
     Returns
     -------
-    frames : tensor, shape (batch, ceil(n_samples / frame), frame)
+    frames : tensor, shape (..., ceil(n_samples / frame), frame)
         The end padded by reflection when ``n_samples`` is not a multiple of ``frame``.
     pad : int
         Samples of padding added (to cut from the output).
@@ -64,11 +65,13 @@ def to_frames(x: torch.Tensor, frame: int) -> tuple[torch.Tensor, int]:
     >>> f, pad = to_frames(torch.arange(10.0)[None], 4)
     >>> tuple(f.shape), pad
     ((1, 3, 4), 2)
+    >>> tuple(to_frames(torch.zeros(2, 16, 3600), 8)[0].shape)   # 16 channels of 2 windows
+    (2, 16, 450, 8)
     """
     pad = (-x.shape[-1]) % frame
     if pad:
-        x = F.pad(x[:, None], (0, pad), mode="reflect")[:, 0]
-    return x.reshape(x.shape[0], -1, frame), pad
+        x = F.pad(x.reshape(-1, 1, x.shape[-1]), (0, pad), mode="reflect").reshape(*x.shape[:-1], -1)
+    return x.reshape(*x.shape[:-1], -1, frame), pad
 
 
 def gru_step(x: torch.Tensor, h: torch.Tensor, weight_ih: torch.Tensor, weight_hh: torch.Tensor,
@@ -128,6 +131,10 @@ class LSTMDenoiser(nn.Module):
     gate : bool
         Scale the correction by a per-window gate in [0, 1] computed from the time-averaged LSTM states, so that
         "leave this window alone" is one number to learn rather than a zero at every sample (residual only).
+    conv : int
+        Channels of the convolutional front end: two convolutions of 9 samples (25 ms at 360 Hz) with tanh over the
+        standardised samples; each step's input layer reads the frame of every channel (``conv * frame`` numbers)
+        instead of the frame's samples alone. 0: no front end, the frame's samples feed the input layer.
     fs : int
         Sampling rate the model was trained at, Hz; inference resamples other rates to it.
 
@@ -135,16 +142,18 @@ class LSTMDenoiser(nn.Module):
     """
 
     def __init__(self, frame: int = 8, hidden: int = 96, layers: int = 2, bidirectional: bool = True,
-                 residual: bool = True, gate: bool = True, *, fs: int):
+                 residual: bool = True, gate: bool = True, conv: int = 16, *, fs: int):
         super().__init__()
         if not 1 <= layers <= 3:
             raise ValueError(f"layers must be 1, 2 or 3 (got {layers})")
         if gate and not residual:
             raise ValueError("gate=True needs residual=True (the gate scales the correction); pass gate=False")
         self.config = dict(frame=frame, hidden=hidden, layers=layers, bidirectional=bidirectional, residual=residual,
-                           gate=gate, fs=fs)
+                           gate=gate, conv=conv, fs=fs)
         self.frame, self.residual, self.fs = frame, residual, fs
-        self.inp = nn.Linear(frame, hidden)
+        self.front = nn.Sequential(nn.Conv1d(1, conv, 9, padding=4), nn.Tanh(),
+                                   nn.Conv1d(conv, conv, 9, padding=4), nn.Tanh()) if conv else None
+        self.inp = nn.Linear(frame * max(conv, 1), hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden * (2 if bidirectional else 1), frame)
         self.gate = nn.Linear(hidden * (2 if bidirectional else 1), 1) if gate else None
@@ -153,7 +162,11 @@ class LSTMDenoiser(nn.Module):
         n = x.shape[-1]
         z, m, s = standardise(x)
         f, _ = to_frames(z, self.frame)
-        h, _ = self.lstm(torch.tanh(self.inp(f)))
+        if self.front is None:
+            g = f
+        else:  # (batch, conv, n) -> (batch, conv, steps, frame) -> (batch, steps, conv * frame)
+            g = to_frames(self.front(z[:, None]), self.frame)[0].transpose(1, 2).flatten(2)
+        h, _ = self.lstm(torch.tanh(self.inp(g)))
         y = self.out(h)
         if self.gate is not None:
             y = y * torch.sigmoid(self.gate(h.mean(dim=1)))[:, :, None]
