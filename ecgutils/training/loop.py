@@ -240,9 +240,9 @@ def train_one_epoch(model: nn.Module, batches: Iterable, loss_fn: Callable, opt:
     """
     model.train()
     total, count = 0.0, 0
-    for x, y in batches:
-        x, y = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
-        loss = loss_fn(model(x), y, x)  # forward, then the loss
+    for x, target in batches:
+        x, target = torch.as_tensor(x, device=device), torch.as_tensor(target, device=device)
+        loss = loss_fn(model(x), target, x)  # forward, then the loss
         opt.zero_grad(set_to_none=True)
         loss.backward()  # the gradients
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
