@@ -318,8 +318,8 @@ def with_changes(recipe: Recipe, **changes) -> Recipe:
             noise[key] = value
         elif key in augment_keys:
             augment[key] = value
-        elif key in model or key in ("bidirectional", "gate", "residual", "lookahead_s", "highpass_hz", "head_window",
-                                         "conv"):
+        elif key in model or key in ("bidirectional", "gate", "residual", "conv", "lookahead_s", "highpass_hz",
+                                     "head_window"):
             model[key] = value
         elif key == "loss":
             loss = {"kind": value} if isinstance(value, str) else dict(value)

@@ -162,10 +162,8 @@ class LSTMDenoiser(nn.Module):
         n = x.shape[-1]
         z, m, s = standardise(x)
         f, _ = to_frames(z, self.frame)
-        if self.front is None:
-            g = f
-        else:  # (batch, conv, n) -> (batch, conv, steps, frame) -> (batch, steps, conv * frame)
-            g = to_frames(self.front(z[:, None]), self.frame)[0].transpose(1, 2).flatten(2)
+        c = z[:, None] if self.front is None else self.front(z[:, None])   # (batch, conv or 1, n)
+        g = to_frames(c, self.frame)[0].transpose(1, 2).flatten(2)          # (batch, steps, channels * frame)
         h, _ = self.lstm(torch.tanh(self.inp(g)))
         y = self.out(h)
         if self.gate is not None:
