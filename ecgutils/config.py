@@ -223,8 +223,8 @@ LSTM_HIDDEN = 96
 #: was made*).
 LSTM_CONV = 16
 LSTM_LOSS = {"kind": "mse_spectral", "spectral_weight": 0.2}
-#: The streaming denoiser's loss: the offline LSTM's (issue 22, session 18: +2.0 dB on the validation records whole,
-#: chosen by session 13's rule for it, README *Where each choice was made*).
+#: The streaming denoiser's loss: the offline LSTM's (issue 22, session 18: +2.0 dB on the validation records' first
+#: 10 minutes, chosen by session 13's rule for it, README *Where each choice was made*).
 STREAM_DENOISER_LOSS = LSTM_LOSS
 
 #: Full-profile schedules: epoch counts where the validation loss of earlier full runs had levelled off.

@@ -12,7 +12,7 @@ DENOISING_LOSSES = ("mse_scaled", "mse_noise", "mse_blend", "mse_spectral", "snr
 
 
 def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0, noise_weight: float = 0.1,
-                   spectral_weight: float = 0.1) -> Callable:
+                   spectral_weight: float = 0.2) -> Callable:
     r"""The denoisers' training loss: the MSE between output and clean window, both mean-removed.
 
     Parameters
@@ -30,8 +30,8 @@ def denoising_loss(kind: str = "mse_scaled", ceiling_db: float = 5.0, noise_weig
         noise levels, with windows of little noise (where ``mse_scaled`` lets the model change the signal) weighing
         up to ``noise_weight * 10 ** (ceiling_db / 10)`` times more.
         ``mse_spectral``: ``mse_scaled`` plus ``spectral_weight`` times :func:`spectral_error` (:func:`spectral_mse`):
-        the error of the output's short-time spectrum, which a smoothed QRS or a left-over burst of noise raises
-        more than the sample MSE does.
+        the error of the output's short-time spectrum, which ignores phase (a beat a few samples early or late
+        costs it little) and, being absolute rather than squared, weighs small errors relatively more.
         ``snr_db``: minus each window's SNR improvement in dB, :math:`10\log_{10}(\text{MSE} / P_\text{noise})`,
         averaged: every window counts the same in dB, whatever its input SNR, so making a clean window worse costs
         as much as failing to clean a noisy one (the "do no harm" loss). The noise power is floored as for
@@ -109,7 +109,7 @@ def spectral_error(y: torch.Tensor, c: torch.Tensor, x: torch.Tensor) -> torch.T
     r"""Each window's error of the short-time spectrum: the mean absolute difference between the STFT magnitudes of
     output ``y`` and clean ``c``, over the mean STFT magnitude of the noisy input ``x`` (all three mean-removed).
 
-    The STFT has a Hann window of 64 samples (178 ms at 360 Hz, about two QRS complexes) and a hop of 16. Dividing
+    The STFT has a Hann window of 64 samples (178 ms at 360 Hz, about twice a QRS complex's duration) and a hop of 16. Dividing
     by the input's magnitude makes it unitless, as :func:`scaled_mse` is.
 
     Parameters
