@@ -34,6 +34,10 @@ DETECTORS = registry.methods("detect") + ("xqrs",)
 #: Cut-off of the zero-phase Butterworth high-pass (order 2) in front of the GRU detector, Hz, so that a baseline
 #: swing cannot set the network's scale; chosen on validation (README). ``None``: the raw signal.
 DETECTOR_HIGHPASS_HZ: float | None = 0.3
+#: Pan and Tompkins' T-wave rule after the GRU detectors' peak picking (offline and streaming): off. Decided on the
+#: validation records (README, *Where each choice was made*): with the networks of issue 22 it drops as many true
+#: beats in heavy noise as T waves elsewhere. ``True`` turns it on (:func:`ecgutils.dsp.peaks.reject_t_waves`).
+DETECTOR_T_WAVE_CHECK: bool = False
 
 
 def check_signal(signal, fs: float) -> np.ndarray:
@@ -226,7 +230,7 @@ def _gru_beats(xs: list, fs: float, model, threshold: float, t_wave_check: bool,
 
 
 def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, threshold: float | None = None,
-                   t_wave_check: bool = True, highpass_hz: float | None = DETECTOR_HIGHPASS_HZ,
+                   t_wave_check: bool = DETECTOR_T_WAVE_CHECK, highpass_hz: float | None = DETECTOR_HIGHPASS_HZ,
                    return_confidence: bool = False):
     """Detect the R-peaks of one ECG lead, or of many at once.
 
@@ -244,7 +248,7 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
         ``gru`` only: the probability a peak must reach; default the model's own (tuned on validation records).
     t_wave_check : bool
         ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves
-        (:func:`ecgutils.dsp.peaks.reject_t_waves`).
+        (:func:`ecgutils.dsp.peaks.reject_t_waves`); default :data:`DETECTOR_T_WAVE_CHECK` (off).
     highpass_hz : float or None
         ``gru`` only: the zero-phase high-pass in front of the network, Hz (:data:`DETECTOR_HIGHPASS_HZ`); None: off.
     return_confidence : bool

@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 from ecgutils.dsp.resampling import StreamResampler
-from ecgutils.inference import check_signal
+from ecgutils.inference import DETECTOR_T_WAVE_CHECK, check_signal
 from ecgutils.models import calibration, checkpoints
 from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
 from ecgutils.models.stream_runner import Blocks, StreamNetwork, advance
@@ -81,6 +81,9 @@ class StreamingDetector(_Stream):
         A :class:`ecgutils.models.causal.CausalGRUDetector`; default the shipped reference model.
     threshold : float, optional
         Peak-picking threshold; default the model's own (chosen on validation records).
+    t_wave_check : bool
+        Pan and Tompkins' T-wave rule on the causal QRS-band slope after peak picking; default
+        :data:`ecgutils.inference.DETECTOR_T_WAVE_CHECK` (off, as for the offline detector).
 
     Attributes
     ----------
@@ -92,11 +95,13 @@ class StreamingDetector(_Stream):
         Per beat of the last push() or flush(): the network's probability, the calibrated one that it is true.
     """
 
-    def __init__(self, *, fs: float, checkpoint=None, threshold: float | None = None):
+    def __init__(self, *, fs: float, checkpoint=None, threshold: float | None = None,
+                 t_wave_check: bool = DETECTOR_T_WAVE_CHECK):
         check_signal(np.zeros(1), fs)
         self.fs = float(fs)
         self.model = _model("stream_detector", checkpoint, CausalGRUDetector)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
+        self.t_wave_check = bool(t_wave_check)
         self._network = StreamNetwork(self.model, 1)
         self._calibrate = calibration.calibrator(getattr(self.model, "shipped_role", None))
         self.reset()
@@ -105,7 +110,8 @@ class StreamingDetector(_Stream):
         """Forget the stream: the next push() starts a new one at sample 0."""
         self._blocks = Blocks(self.model, self.fs)
         self._network.reset()
-        self._picker = CausalPicker(self.model.frame, fs=self.model.fs, threshold=self.threshold)
+        self._picker = CausalPicker(self.model.frame, fs=self.model.fs, threshold=self.threshold,
+                                    t_wave_check=self.t_wave_check)
         self._frames_out = 0  # network outputs so far (the first `lookahead` are about frames before the start)
 
     @property

@@ -54,9 +54,10 @@ def toy_bank(seed: int = 0) -> NoiseBank:
 
 class AmplitudeDetector(torch.nn.Module):
     """A stand-in R-peak detector at 360 Hz, one sample per frame: its logit is 8 (x - level), so the R waves of
-    :func:`synthetic_ecg` (1.2 mV) score near 1 and its T waves (0.25 mV) about 0.7 with level 0.15."""
+    :func:`synthetic_ecg` (1.2 mV) score near 1 and its T waves (0.25 mV) about 0.7 with level 0.15; its threshold,
+    0.9 by default, lies between (at 0.5 only the T-wave rule keeps the T waves out)."""
 
-    def __init__(self, level: float = 0.15, threshold: float = 0.5):
+    def __init__(self, level: float = 0.15, threshold: float = 0.9):
         super().__init__()
         self.unused = torch.nn.Parameter(torch.zeros(1))
         self.fs, self.frame, self.threshold, self.level = 360, 1, threshold, level

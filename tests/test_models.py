@@ -59,6 +59,8 @@ def test_classifier_pools_over_the_central_frames_only():
         assert not torch.allclose(m(x), whole)
         m.context = 0
         torch.testing.assert_close(m(x), whole)
+        m.context, m.pool = 45, "input"              # the other pooling: every frame, context included
+        torch.testing.assert_close(m(x), whole)
 
 
 def test_bad_options_are_explained():
@@ -69,6 +71,8 @@ def test_bad_options_are_explained():
         models.build_model("lstm", layers=4)
     with pytest.raises(ValueError, match="gate=True needs residual=True"):
         models.build_model("lstm", gate=True, residual=False)
+    with pytest.raises(ValueError, match="unknown pool 'centre'; valid options: segment, input"):
+        models.build_model("gru_classifier", pool="centre")
 
 
 def test_models_carry_rate_and_threshold_as_fields():

@@ -57,8 +57,11 @@ def test_threshold_is_tuned_on_validation_records():
     assert set(table.columns) >= {"threshold", "gross_f1"} and len(table) == len(tune.thresholds)
     assert thr >= 0.65  # below that the T waves count as beats (on the detector's 0.3 Hz high-passed input)
     assert table.set_index("threshold").gross_f1[thr] > 99 > table.set_index("threshold").gross_f1[0.5]
-    # with Pan and Tompkins' rule (the default, as in detect_r_peaks) the T waves go at any threshold
-    _, with_rule = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune)
+    # the default is detect_r_peaks' (no rule); with Pan and Tompkins' rule the T waves go at any threshold
+    _, default = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune)
+    assert default.equals(table)
+    _, with_rule = rpeak_training.tune_threshold(AmplitudeDetector(), signals, refs, toy_bank(), tune,
+                                                 t_wave_check=True)
     assert with_rule.set_index("threshold").gross_f1[0.5] > 99
 
 
@@ -107,6 +110,6 @@ def test_threshold_tuning_applies_the_t_wave_rule_to_the_signal_the_detector_rea
 
     monkeypatch.setattr(rpeak_training, "reject_t_waves", spy)
     rpeak_training.tune_threshold(AmplitudeDetector(), {"val": x}, {"val": beats}, toy_bank(),
-                                  TuneConfig(thresholds=(0.5,), inputs=(("none", None),)))
+                                  TuneConfig(thresholds=(0.5,), inputs=(("none", None),)), t_wave_check=True)
     expected = filters.ecg_highpass(x, fs=360, cutoff_hz=DETECTOR_HIGHPASS_HZ)
     assert len(seen) == 1 and np.allclose(seen[0], expected, atol=1e-5) and not np.allclose(seen[0], x, atol=0.1)

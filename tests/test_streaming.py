@@ -205,7 +205,7 @@ def test_causal_picker_drops_t_waves_by_their_slope_and_decides_each_frame_once(
     assert len(with_rule) == len(beats) and np.abs(with_rule - beats).max() <= 8
     from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
 
-    picker = CausalPicker(m.frame, fs=m.fs, threshold=0.5)
+    picker = CausalPicker(m.frame, fs=m.fs, threshold=0.5, t_wave_check=True)
     padded = np.concatenate([prob, np.full(PICK_WAIT_FRAMES, -np.inf)])
     found, f = [], 0
     for size in np.random.default_rng(0).integers(1, 9, 400):  # frames (and their samples) in uneven pieces
@@ -214,6 +214,22 @@ def test_causal_picker_drops_t_waves_by_their_slope_and_decides_each_frame_once(
         if f >= len(padded):
             break
     assert np.array_equal(np.round(found).astype(np.int64), with_rule)
+
+
+def test_every_detector_takes_its_t_wave_default_from_one_setting():
+    import inspect
+
+    from ecgutils import inference
+    from ecgutils.evaluation.realtime import batched_detector
+    from ecgutils.training.rpeak import tune_threshold
+    from ecgutils.training.stream import tune_stream_threshold
+
+    default = inference.DETECTOR_T_WAVE_CHECK
+    for fn in (inference.detect_r_peaks, tune_threshold, tune_stream_threshold, batched_detector):
+        assert inspect.signature(fn).parameters["t_wave_check"].default is default, fn.__name__
+    det = StreamingDetector(fs=360)
+    assert det.t_wave_check is default and (det._picker.slope is not None) is default
+    assert StreamingDetector(fs=360, t_wave_check=True)._picker.slope is not None  # the rule, on request
 
 
 def test_batch_detections_are_the_single_streams_peaks():

@@ -1,7 +1,8 @@
 """From a probability of "R-peak here" to beat positions, and classical R-peak detection.
 
 Peak picking takes local maxima above a threshold at least a refractory period apart and places each beat at the
-centre of its probability plateau; Pan and Tompkins' T-wave rule then drops detections that look like T waves.
+centre of its probability plateau; Pan and Tompkins' T-wave rule can then drop detections that look like T
+waves (an option the shipped detectors leave off: :data:`ecgutils.inference.DETECTOR_T_WAVE_CHECK`).
 :class:`CausalPicker` does the same for a live stream, deciding each frame once and for all.
 :func:`xqrs_detect` wraps wfdb's classical XQRS detector, the comparison method.
 """
@@ -161,8 +162,8 @@ class CausalPicker:
 
     A frame is a beat when its probability reaches ``threshold``, is the highest within ``wait`` frames on either
     side, and lies at least 200 ms (:data:`REFRACTORY_S`) after the last beat; its neighbours place the beat at
-    their probability-weighted centre. Pan and Tompkins' T-wave rule then runs on the causal QRS-band slope
-    (:class:`CausalSlope`). Each frame is decided once its ``wait`` right neighbours are known.
+    their probability-weighted centre. With ``t_wave_check``, Pan and Tompkins' T-wave rule then runs on the causal
+    QRS-band slope (:class:`CausalSlope`). Each frame is decided once its ``wait`` right neighbours are known.
 
     Parameters
     ----------
@@ -174,10 +175,11 @@ class CausalPicker:
     wait : int
         Frames.
     t_wave_check : bool
+        Apply the T-wave rule (then :meth:`feed` needs the samples too); off by default.
     """
 
     def __init__(self, frame: int, *, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES,
-                 t_wave_check: bool = True):
+                 t_wave_check: bool = False):
         self.frame, self.fs, self.threshold, self.wait = frame, fs, float(threshold), wait
         self.refractory = REFRACTORY_S * fs  # model samples
         self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on

@@ -18,7 +18,7 @@ from ecgutils.models import checkpoints
 from ecgutils.models.causal import CausalGRUDetector, CausalLSTMDenoiser, is_realtime_model
 from ecgutils.constants import FS
 from ecgutils.io.records import read_record, read_records
-from ecgutils.inference import denoise_windows
+from ecgutils.inference import DETECTOR_T_WAVE_CHECK, denoise_windows
 from ecgutils.evaluation.metrics import denoising_metrics, match_beats
 from ecgutils.data.nstdb import load_cases, segment_starts
 from ecgutils.evaluation.detection import Batched, detect_records, excerpt, nstdb_from, nstdb_table, score_records
@@ -89,18 +89,20 @@ def run_stream(stream, signal: np.ndarray, chunk_s: float | None = CHUNK_S) -> S
                      stream.latency_s)
 
 
-def batched_detector(model: CausalGRUDetector) -> Batched:
+def batched_detector(model: CausalGRUDetector, t_wave_check: bool = DETECTOR_T_WAVE_CHECK) -> Batched:
     """A streaming detector run on many whole signals at once (for scoring many records quickly), as a
     :class:`ecgutils.evaluation.detection.Batched` detector for :func:`ecgutils.evaluation.detection.detect_records`.
 
     The network runs block by block as in :class:`StreamingDetector`, one row per record
     (:func:`ecgutils.models.stream_runner.frame_probabilities`), and the peaks are picked by the same causal picker
-    with the T-wave rule (:func:`ecgutils.models.stream_runner.pick_peaks`); each row's numbers are those of a single
+    (:func:`ecgutils.models.stream_runner.pick_peaks`, with the T-wave rule if ``t_wave_check``: by default as
+    :class:`StreamingDetector`, off); each row's numbers are those of a single
     stream (the tests compare both). The signals are at the model's rate (360 Hz, the records').
     """
     def run(signals: list) -> list:
         probs = frame_probabilities(model, signals)
-        found = [pick_peaks(p, model, model.threshold, signal=s) for p, s in zip(probs, signals)]
+        found = [pick_peaks(p, model, model.threshold, signal=s if t_wave_check else None)
+                 for p, s in zip(probs, signals)]
         return [f[f < len(s)] for f, s in zip(found, signals)]
 
     return Batched(run)

@@ -37,10 +37,10 @@ from ecgutils.dsp.filters import CausalFilter, highpass_sos
 from ecgutils.dsp.resampling import resample
 from ecgutils.evaluation.detection import Batched, detect_records, excerpt, score_records
 from ecgutils.evaluation.metrics import expected_calibration_error, match_beats
+from ecgutils.evaluation.realtime import batched_detector
 from ecgutils.inference import detect_r_peaks, signal_quality
 from ecgutils.io.records import read_record, read_records
 from ecgutils.models import checkpoints
-from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
 from ecgutils.streaming import StreamingDetector, StreamPool
 
 #: Baseline swings, times the record's QRS amplitude (peak to peak).
@@ -191,14 +191,12 @@ def confidence_quality_table(levels=NSTDB_LEVELS, n_bins: int = 10, **fetch_kwar
 
 def _stream_highpassed(cutoff_hz: float | None) -> Batched:
     """The streaming detector (shipped) on signals at 360 Hz high-passed causally first (the candidate input)."""
-    model = checkpoints.resolve("stream_detector")
+    stream = batched_detector(checkpoints.resolve("stream_detector"))
 
     def run(signals: list) -> list:
         if cutoff_hz is not None:
             signals = [CausalFilter(highpass_sos(cutoff_hz, fs=FS)).push(s).astype(np.float32) for s in signals]
-        probs = frame_probabilities(model, signals)
-        return [p[p < len(s)] for p, s in ((pick_peaks(p, model, model.threshold, signal=s), s)
-                                           for p, s in zip(probs, signals))]
+        return stream.fn(signals)
 
     return Batched(run)
 

@@ -305,6 +305,8 @@ class GRUClassifier(_GRUEncoder):
         Samples of the central part, the part the label is about (90: 0.25 s at 360 Hz).
     context : int
         Samples of context on each side of the central part (0: pool over the whole input).
+    pool : {"segment", "input"}
+        Pool the states over the central segment's frames (the default) or over every frame, context included.
     fs : int
         Sampling rate the model was trained at, Hz.
     threshold : float
@@ -315,10 +317,12 @@ class GRUClassifier(_GRUEncoder):
     """
 
     def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True,
-                 segment: int = 90, context: int = 45, *, fs: int, threshold: float = 0.5):
+                 segment: int = 90, context: int = 45, pool: str = "segment", *, fs: int, threshold: float = 0.5):
+        if pool not in ("segment", "input"):
+            raise ValueError(f"unknown pool {pool!r}; valid options: segment, input")
         super().__init__(frame, hidden, layers, bidirectional, head_inputs=2, fs=fs, threshold=threshold)
-        self.config.update(segment=segment, context=context)
-        self.segment, self.context = segment, context
+        self.config.update(segment=segment, context=context, pool=pool)
+        self.segment, self.context, self.pool = segment, context, pool
 
     @property
     def input_length(self) -> int:
@@ -327,7 +331,7 @@ class GRUClassifier(_GRUEncoder):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encode(x)
-        skip = round(self.context / self.frame)
+        skip = round(self.context / self.frame) if self.pool == "segment" else 0
         if skip and h.shape[1] > 2 * skip:
             h = h[:, skip:h.shape[1] - skip]
         return self.out(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=-1))[:, 0]

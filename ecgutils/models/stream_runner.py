@@ -171,7 +171,7 @@ def pick_peaks(prob: np.ndarray, model: CausalGRUDetector, threshold: float, sig
                ) -> np.ndarray:
     """The streaming detector's peak picking over a whole frame probability; sample indices at ``model.fs``.
 
-    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as :class:`ecgutils.streaming.StreamingDetector`
+    ``signal`` (mV at ``model.fs``) turns on the T-wave rule, as ``StreamingDetector(t_wave_check=True)``
     applies it (to the signal after the model's input filter, as a stream does).
     """
     picker = CausalPicker(model.frame, fs=model.fs, threshold=threshold, t_wave_check=signal is not None)

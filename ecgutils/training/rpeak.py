@@ -18,7 +18,7 @@ from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.constants import FS
 from ecgutils.data.store import WindowStore
 from ecgutils.dsp.filters import ecg_highpass
-from ecgutils.inference import DETECTOR_HIGHPASS_HZ, classify_segments, peak_probability
+from ecgutils.inference import DETECTOR_HIGHPASS_HZ, DETECTOR_T_WAVE_CHECK, classify_segments, peak_probability
 from ecgutils.training.losses import trimmed, weighted_bce
 from ecgutils.evaluation.metrics import score_detections
 from ecgutils.models.registry import build_model
@@ -180,7 +180,7 @@ def fit_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, progress: boo
 
 
 def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),
-                   seed: int = 0, t_wave_check: bool = True, probabilities: Callable | None = None,
+                   seed: int = 0, t_wave_check: bool = DETECTOR_T_WAVE_CHECK, probabilities: Callable | None = None,
                    pick: Callable | None = None) -> tuple[float, pd.DataFrame]:
     """Choose the detector's peak-picking threshold on validation records (never on test records).
 
@@ -197,12 +197,13 @@ def tune_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: Tune
         Thresholds to try, and the inputs: ``("none", None)`` is the clean record; the others get that noise at
         that SNR from the training half of the noise recordings.
     t_wave_check : bool
-        Apply the T-wave rule after peak picking, as :func:`ecgutils.inference.detect_r_peaks` does by default.
+        Apply the T-wave rule after peak picking; default as :func:`ecgutils.inference.detect_r_peaks` (off,
+        :data:`ecgutils.inference.DETECTOR_T_WAVE_CHECK`).
     probabilities, pick : callable, optional
         Another detector's two stages (the real-time one, :mod:`ecgutils.training.stream`):
         ``probabilities(list of signals) -> list of probabilities`` and ``pick(signal, probability, threshold)
         -> peaks``.
-        Default: the offline GRU's per-sample probability and peak picking (with the T-wave rule).
+        Default: the offline GRU's per-sample probability and peak picking (``t_wave_check`` as given).
 
     Returns
     -------

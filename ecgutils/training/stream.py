@@ -12,17 +12,19 @@ import pandas as pd
 from ecgutils.config import ProfileConfig, Recipe, TuneConfig
 from ecgutils.data.store import WindowStore
 from ecgutils.data.noise import NoiseBank
+from ecgutils.inference import DETECTOR_T_WAVE_CHECK
 from ecgutils.training.rpeak import fit_and_tune, tune_threshold
 from ecgutils.models.stream_runner import frame_probabilities, pick_peaks
 from ecgutils.training.loop import Fitted
 
 
 def tune_stream_threshold(model, signals: dict, refs: dict, bank: NoiseBank, tune: TuneConfig = TuneConfig(),
-                          seed: int = 0) -> tuple[float, pd.DataFrame]:
-    """:func:`ecgutils.training.rpeak.tune_threshold` for the streaming detector (validation records only)."""
+                          seed: int = 0, t_wave_check: bool = DETECTOR_T_WAVE_CHECK) -> tuple[float, pd.DataFrame]:
+    """:func:`ecgutils.training.rpeak.tune_threshold` for the streaming detector (validation records only), with
+    or without the T-wave rule (default as :class:`ecgutils.streaming.StreamingDetector`: off)."""
     return tune_threshold(model, signals, refs, bank, tune, seed,
                           probabilities=lambda xs: frame_probabilities(model, xs),
-                          pick=lambda x, prob, t: pick_peaks(prob, model, t, signal=x))
+                          pick=lambda x, prob, t: pick_peaks(prob, model, t, signal=x if t_wave_check else None))
 
 
 def train_stream_detector(ds: WindowStore, bank: NoiseBank, recipe: Recipe, cfg: ProfileConfig, *,
