@@ -116,6 +116,13 @@ def test_a_new_row_is_buildable_trainable_and_resolvable(monkeypatch, tmp_path):
     torch.testing.assert_close(again.lin.weight, model.lin.weight)
     with pytest.raises(FileNotFoundError, match="reference toy .*missing"):
         checkpoints.resolve("toy")  # no shipped weights for a made-up row
+    loaded, _ = runs.train_or_load("toy", ds, None, get_config("quick"), recipe=recipe, progress=False)
+    torch.testing.assert_close(loaded.lin.weight, model.lin.weight)  # the same recipe: loaded, not trained
+    stamp = ckpt.stat().st_mtime_ns
+    monkeypatch.setattr(runs, "tuning", lambda role: {"t_wave_check": True})  # a setting outside the recipe changed
+    runs.train_or_load("toy", ds, None, get_config("quick"), recipe=recipe, progress=False)
+    assert ckpt.stat().st_mtime_ns != stamp and checkpoints.read_checkpoint(ckpt).recipe["tuning"] == {
+        "t_wave_check": True}
 
 
 @pytest.mark.parametrize("kind, network", [("causal_gru_detector", "CausalGRUDetector"),

@@ -227,6 +227,9 @@ def test_every_detector_takes_its_t_wave_default_from_one_setting():
     default = inference.DETECTOR_T_WAVE_CHECK
     for fn in (inference.detect_r_peaks, tune_threshold, tune_stream_threshold, batched_detector):
         assert inspect.signature(fn).parameters["t_wave_check"].default is default, fn.__name__
+    from ecgutils.training.runs import tuning
+
+    assert tuning("detector") == tuning("stream_detector") == {"t_wave_check": default} and tuning("lstm") == {}
     det = StreamingDetector(fs=360)
     assert det.t_wave_check is default and (det._picker.slope is not None) is default
     assert StreamingDetector(fs=360, t_wave_check=True)._picker.slope is not None  # the rule, on request

@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ecgutils import __version__
+from ecgutils import __version__, inference
 from ecgutils.models import checkpoints, registry
 from ecgutils.data import store
 from ecgutils.io import paths
@@ -56,6 +56,13 @@ def trainer(role: str):
     """
     module, _, name = registry.spec(role).trainer.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def tuning(role: str) -> dict:
+    """Settings outside the recipe that shape what training ``role`` returns: the detectors' thresholds are tuned with
+    or without the T-wave rule (:data:`ecgutils.inference.DETECTOR_T_WAVE_CHECK`). :func:`train_or_load` keeps them
+    with the checkpoint and trains again, rather than reuse it, when they have changed."""
+    return {"t_wave_check": inference.DETECTOR_T_WAVE_CHECK} if role in ("detector", "stream_detector") else {}
 
 
 def train_role(role: str, recipe: Recipe, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig,
@@ -157,7 +164,8 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
     ckpt = paths.outputs_dir("models", cfg.profile) / f"{recipe.name}.pt"
     hist_path = paths.outputs_dir("csv", cfg.profile) / f"{recipe.name}_history.csv"
     parts = {k: v for k, v in dict(model=model, loss=loss, epoch_fn=epoch_fn).items() if v is not None}
-    wanted = {**recipe.to_dict(), **({"code": code_fingerprint(*parts.values())} if parts else {})}
+    wanted = {**recipe.to_dict(), **({"tuning": tuning(role)} if tuning(role) else {}),
+              **({"code": code_fingerprint(*parts.values())} if parts else {})}
     if not retrain and ckpt.exists() and hist_path.exists():
         info = checkpoints.read_checkpoint(ckpt)
         if info.recipe == checkpoints._plain(wanted) and info.dataset == ds.path.name:
