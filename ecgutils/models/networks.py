@@ -290,9 +290,9 @@ class GRUDetector(_GRUEncoder):
 class GRUClassifier(_GRUEncoder):
     """GRU window classifier: the probability (as a logit) that a short window holds an R-peak.
 
-    The (bidirectional) GRU reads the whole input, context included; its states are then pooled (mean and max)
-    over the frames of the central part only, the part the label is about, so a QRS complex that lies in the
-    context tells the model "not here" instead of "somewhere".
+    The (bidirectional) GRU reads the whole input, context included; by default (``pool="segment"``) its states are
+    then pooled (mean and max) over the frames of the central part only (to the nearest frame), the part the label
+    is about, so a QRS complex that lies in the context tells the model "not here" instead of "somewhere".
 
     Parameters
     ----------
