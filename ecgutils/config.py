@@ -280,7 +280,7 @@ def get_config(profile: str = "quick", seed: int = 0) -> ProfileConfig:
                      schedule("lstm"), DENOISER_NOISE, dict(LSTM_LOSS)),
         cnn=_recipe("cnn", dict(channels=[16, 32, 64], kernel=9), schedule("cnn"), DENOISER_NOISE,
                     {"kind": "mse_scaled"}),
-        classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=1, bidirectional=True, segment=90, context=45,
+        classifier=_recipe("classifier", dict(frame=4, hidden=32, layers=2, bidirectional=True, segment=90, context=45,
                                               pool="segment"),
                            schedule("classifier"), RPEAK_NOISE, {"kind": "bce", "pos_weight": "balanced"}),
         detector=_recipe("detector", dict(frame=8, hidden=56, layers=2, bidirectional=True), schedule("detector"),

@@ -193,3 +193,16 @@ def test_shipped_weights_match_their_manifest():
         assert sha256_file(checkpoints.weights_dir() / name) == entry["sha256"]
         info = checkpoints.read_checkpoint(checkpoints.weights_dir() / name)
         assert info.profile == entry["profile"] == "full" and info.recipe == entry["recipe"]
+
+
+@pytest.mark.parametrize("role", ["lstm", "cnn", "detector"])
+def test_predict_outputs_do_not_depend_on_the_batch(role):
+    """``INFERENCE_BATCH`` is a speed setting only: every window's output is the same whatever the batch (to float32
+    rounding: the matrix products may sum in another order)."""
+    _shipped()
+    model = checkpoints.resolve(role)
+    x = np.random.default_rng(0).normal(0, 0.5, (37, 3600)).astype(np.float32)
+    one_call = inference.predict(model, x, batch_size=len(x))
+    assert inference.INFERENCE_BATCH < len(x)
+    np.testing.assert_allclose(inference.predict(model, x), one_call, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(inference.predict(model, x, batch_size=5), one_call, rtol=0, atol=1e-5)
