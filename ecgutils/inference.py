@@ -39,10 +39,8 @@ DETECTOR_HIGHPASS_HZ: float | None = 0.3
 #: validation cases is a hundredth of a point higher without it (it loses in heavy noise what it gains on the other
 #: lead). ``True`` turns it on (:func:`ecgutils.dsp.peaks.reject_t_waves`).
 DETECTOR_T_WAVE_CHECK: bool = False
-#: Windows per network call of the offline models. On one CPU thread small batches run faster (the recurrent state
-#: stays in cache): 10 s windows at 360 Hz, x real time at batch 32 / 256, session 20 (`outputs/s20/batch_speed.py`):
-#: LSTM 3,561 / 1,805, CNN 6,492 / 3,184, GRU detector 3,442 / 3,747. The outputs do not depend on it beyond float32
-#: rounding (tested).
+#: Windows per network call of the offline models: small batches run faster on one CPU thread (the recurrent state
+#: stays in cache; README, *Throughput*). The outputs do not depend on it beyond float32 rounding (tested).
 INFERENCE_BATCH = 32
 
 
@@ -89,8 +87,7 @@ def _check_method(method: str, valid: tuple) -> None:
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-    """Run ``model`` over the rows of ``x`` (n, n_samples), ``batch_size`` rows per call, in evaluation mode;
-    returns numpy."""
+    """Run ``model`` over the rows of ``x`` (n, n_samples), ``batch_size`` rows a call, in evaluation mode -> numpy."""
     device = next(model.parameters()).device
     model.eval()
     outs = [model(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)).cpu().numpy()

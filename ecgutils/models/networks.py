@@ -316,7 +316,7 @@ class GRUClassifier(_GRUEncoder):
     side); output logits (batch,).
     """
 
-    def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 1, bidirectional: bool = True,
+    def __init__(self, frame: int = 4, hidden: int = 32, layers: int = 2, bidirectional: bool = True,
                  segment: int = 90, context: int = 45, pool: str = "segment", *, fs: int, threshold: float = 0.5):
         if pool not in ("segment", "input"):
             raise ValueError(f"unknown pool {pool!r}; valid options: segment, input")
