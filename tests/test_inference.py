@@ -216,8 +216,8 @@ def test_shipped_weights_were_trained_with_todays_full_recipes():
     for role, recipe in get_config("full").recipes().items():
         info = checkpoints.read_checkpoint(checkpoints.weights_dir() / f"{checkpoints.ROLES[role]}.pt")
         wanted = as_stored(checkpoints._plain(recipe.to_dict()), info.recipe, defaults)
-        assert info.recipe == wanted, (f"{role}: its recipe changed in config.py; retrain and ship it: python -m ecgutils.training.runs "
-                                 f"--profile full --models {role}, then --ship {role} (or make weights)")
+        assert info.recipe == wanted, (f"{role}: its recipe changed in config.py; retrain and ship it: python -m "
+                                       f"ecgutils.training.runs --profile full --models {role}, then --ship {role}")
 
 
 @pytest.mark.parametrize("role", ["lstm", "cnn", "detector"])
