@@ -196,7 +196,7 @@ def _recipe(role: str, model: dict, train: TrainConfig, noise: NoiseConfig, loss
 #: Denoiser and window-classifier training noise. The classifier goes down to -15 dB (NSTDB level 0 is about -12.7 dB).
 DENOISER_NOISE = NoiseConfig(snr_range=(-12.0, 30.0), clean_fraction=0.1)
 RPEAK_NOISE = NoiseConfig(snr_range=(-15.0, 30.0), clean_fraction=0.15)
-#: The streaming denoiser's: down to -18 dB, NSTDB level -6 (issue 22, session 21; chosen on validation, README).
+#: The streaming denoiser's: down to -18 dB (NSTDB level -6), chosen on validation by one seed each (README).
 STREAM_DENOISER_NOISE = NoiseConfig(snr_range=(-18.0, 30.0), clean_fraction=0.1)
 #: The GRU detectors' training noise (offline and streaming): down to -21 dB, where NSTDB's noisiest records lie
 #: (issue 22; chosen on validation with em noise at -12 and -18 dB, README *Where each choice was made*).
