@@ -199,25 +199,14 @@ def test_shipped_weights_were_trained_with_todays_full_recipes():
     """A recipe changed in ``config.py`` must be retrained and shipped with it, or ``make weights`` would not
     regenerate what ships (and the README's figures would belong to another recipe)."""
     _shipped()
-    from ecgutils.config import NoiseConfig, Recipe, TrainConfig, get_config
-
-    defaults = checkpoints._plain(Recipe("", "", {}, TrainConfig(), NoiseConfig()).to_dict())
-
-    def as_stored(wanted, stored, default):
-        """``wanted`` without the settings a checkpoint predates that are at their defaults (the same recipe)."""
-        out = {}
-        for k, v in wanted.items():
-            if k not in stored and isinstance(default, dict) and default.get(k) == v:
-                continue
-            both = isinstance(v, dict) and isinstance(stored.get(k), dict)
-            out[k] = as_stored(v, stored[k], default.get(k) if isinstance(default, dict) else None) if both else v
-        return out
+    from ecgutils.config import get_config
+    from ecgutils.training.runs import recipe_matches
 
     for role, recipe in get_config("full").recipes().items():
         info = checkpoints.read_checkpoint(checkpoints.weights_dir() / f"{checkpoints.ROLES[role]}.pt")
-        wanted = as_stored(checkpoints._plain(recipe.to_dict()), info.recipe, defaults)
-        assert info.recipe == wanted, (f"{role}: its recipe changed in config.py; retrain and ship it: python -m "
-                                       f"ecgutils.training.runs --profile full --models {role}, then --ship {role}")
+        assert recipe_matches(info.recipe, recipe.to_dict()), (
+            f"{role}: its recipe changed in config.py; retrain and ship it: python -m "
+            f"ecgutils.training.runs --profile full --models {role}, then --ship {role}")
 
 
 @pytest.mark.parametrize("role", ["lstm", "cnn", "detector"])

@@ -302,3 +302,18 @@ def test_shipping_some_roles_keeps_the_other_weights_and_their_manifest(tmp_path
     entry = manifest["files"]["gru_detector.pt"]
     assert entry["epoch"] == 3 and entry["train_minutes"] == 3.0 and entry["sha256"] != "old"
     assert entry["recipe"]["augment"]["other_lead"] == recipe.augment.other_lead
+
+
+def test_a_checkpoint_older_than_a_setting_matches_only_where_the_setting_is_at_its_default():
+    """``make weights`` reuses a checkpoint trained before a setting existed (the CNN predates ``augment``) when today's
+    recipe leaves that setting at its default, and retrains when the recipe sets it (the detectors' augmentation)."""
+    from ecgutils.training.runs import recipe_matches
+
+    recipes = get_config("full").recipes()
+    for role, changed in (("cnn", False), ("detector", True)):
+        wanted = recipes[role].to_dict()
+        older = checkpoints._plain(wanted)
+        del older["augment"], older["train"]["average_last"]
+        assert recipe_matches(older, wanted) is not changed
+        assert not recipe_matches(older, {**wanted, "tuning": {"t_wave": True}})
+    assert not recipe_matches(checkpoints._plain(recipes["cnn"].to_dict()), recipes["lstm"].to_dict())

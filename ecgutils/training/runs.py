@@ -37,7 +37,7 @@ from ecgutils import __version__, inference
 from ecgutils.models import checkpoints, registry
 from ecgutils.data import store
 from ecgutils.io import paths
-from ecgutils.config import PROFILES, ProfileConfig, Recipe, get_config, with_lookahead
+from ecgutils.config import PROFILES, NoiseConfig, ProfileConfig, Recipe, TrainConfig, get_config, with_lookahead
 from ecgutils.export import write_csv
 from ecgutils.io.fetch import sha256_file
 from ecgutils.io.files import atomic_path
@@ -125,6 +125,39 @@ def _load_into(model: nn.Module, path: Path) -> nn.Module:
     return model.eval()
 
 
+def recipe_matches(stored: dict, wanted: dict) -> bool:
+    """Whether a checkpoint was trained with ``wanted``: its stored recipe equals it, where the settings the checkpoint
+    predates (added to :class:`ecgutils.config.Recipe` after it was trained) count as equal at their defaults.
+
+    Parameters
+    ----------
+    stored : dict
+        The checkpoint's recipe (:func:`ecgutils.models.checkpoints.read_checkpoint`).
+    wanted : dict
+        ``Recipe.to_dict()``, with ``tuning`` and ``code`` where :func:`train_or_load` adds them (compared exactly).
+
+    Examples
+    --------
+    >>> from ecgutils.config import get_config
+    >>> wanted = get_config("smoke").recipes()["cnn"].to_dict()
+    >>> older = checkpoints._plain(wanted); del older["augment"]  # trained before augmentation existed
+    >>> recipe_matches(older, wanted), recipe_matches(older, {**wanted, "name": "other"})
+    (True, False)
+    """
+    defaults = checkpoints._plain(Recipe("", "", {}, TrainConfig(), NoiseConfig()).to_dict())
+
+    def as_stored(want, have, default):
+        out = {}
+        for k, v in want.items():
+            if k not in have and isinstance(default, dict) and default.get(k) == v:
+                continue
+            both = isinstance(v, dict) and isinstance(have.get(k), dict)
+            out[k] = as_stored(v, have[k], default.get(k) if isinstance(default, dict) else None) if both else v
+        return out
+
+    return stored == as_stored(checkpoints._plain(wanted), stored, defaults)
+
+
 def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: ProfileConfig, recipe: Recipe | None = None,
                   retrain: bool = False, progress: bool = True, device=None, *, model: nn.Module | None = None,
                   loss=None, epoch_fn=None):
@@ -168,7 +201,7 @@ def train_or_load(role: str, ds: store.WindowStore, bank: NoiseBank, cfg: Profil
               **({"code": code_fingerprint(*parts.values())} if parts else {})}
     if not retrain and ckpt.exists() and hist_path.exists():
         info = checkpoints.read_checkpoint(ckpt)
-        if info.recipe == checkpoints._plain(wanted) and info.dataset == ds.path.name:
+        if recipe_matches(info.recipe, wanted) and info.dataset == ds.path.name:
             print(f"loaded {ckpt} (trained earlier with this recipe and code; pass retrain=True to train again)")
             trained = checkpoints.load_model(ckpt) if model is None else _load_into(model, ckpt)
             return trained, pd.read_csv(hist_path)
