@@ -1,5 +1,6 @@
 """Docs that run and names that exist: the docstring examples are collected as doctests, the public functions have
-one, and every module path or cross-reference a docstring names imports (not a 0.2 path of ``_compat.MOVED``)."""
+one, every module path or cross-reference a docstring names imports (not a 0.2 path of ``_compat.MOVED``), and the
+README's look-ahead table repeats the shipped reference rows."""
 
 from __future__ import annotations
 
@@ -128,3 +129,25 @@ def test_the_test_command_runs_the_docstring_examples():
                                       ("ecgutils.inference.no_such_function", False), ("ecgutils.nothing", False)])
 def test_the_name_check_itself(name, ok):
     assert _resolve(name) is ok
+
+
+def test_the_readmes_look_ahead_table_repeats_the_shipped_reference_rows():
+    """The README's accuracy-against-look-ahead table and ``docs/results/realtime_detection.csv`` (which the quick
+    notebook 05 shows as its reference rows) give the same gross F1 for every look-ahead and case."""
+    import pandas as pd
+
+    text = (ROOT / "README.md").read_text()
+    header = "| case | 0 s | 0.1 s | 0.3 s | 1 s |"
+    assert text.count(header) == 1, "the README has one look-ahead table"
+    rows = text[text.index(header):].split("\n\n")[0].splitlines()[2:]
+    csv = pd.read_csv(ROOT / "docs" / "results" / "realtime_detection.csv").set_index(["detector", "case"]).gross_f1
+    compared = 0
+    for row in rows:
+        case, *cells = [c.strip() for c in row.strip("|").split("|")]
+        prefix, levels = ("DS2", ["clean"]) if case == "DS2 clean" else ("NSTDB", case.split(" ", 1)[1].split(" / "))
+        for lookahead, cell in zip(("0", "0.1", "0.3", "1"), cells):
+            for level, value in zip(levels, cell.split(" / ")):
+                expected = csv[(f"stream {lookahead} s", f"{prefix} {level}")]
+                assert float(value) == pytest.approx(expected, abs=0.005), (case, lookahead, level)
+                compared += 1
+    assert compared == 28, "every look-ahead at DS2 clean and the six NSTDB levels"
