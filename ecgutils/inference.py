@@ -58,7 +58,7 @@ def check_signal(signal, fs: float) -> np.ndarray:
     if not np.isfinite(x).all():
         bad = np.flatnonzero(~np.isfinite(x))
         raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); "
-                         "fill or cut them first (ecgutils.data.read_record(..., nan_policy='interpolate'))")
+                         "fill or cut them first (ecgutils.io.records.read_record(..., nan_policy='interpolate'))")
     return x.astype(np.float32)
 
 

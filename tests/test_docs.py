@@ -8,6 +8,7 @@ import ast
 import importlib
 import re
 import tomllib
+import warnings
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,15 @@ def _texts(path: Path):
 
 
 def _has(obj, attr: str) -> bool:
-    """``obj.attr`` exists, counting dataclass fields and annotated attributes that have no class-level value."""
-    if hasattr(obj, attr):
-        return True
+    """``obj.attr`` exists, counting dataclass fields and annotated attributes that have no class-level value; an
+    attribute kept for one release (its access warns, as ``ecgutils.data.read_record``) does not count."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            if hasattr(obj, attr):
+                return True
+        except DeprecationWarning:
+            return False
     return isinstance(obj, type) and any(attr in vars(k).get("__annotations__", {}) for k in obj.__mro__)
 
 
@@ -94,8 +101,8 @@ def test_docstrings_and_messages_name_module_paths_that_import():
             for name in sorted(set(DOTTED.findall(text))):
                 if not _resolve(name) and not (rel in ALIAS_DOCS and name in _compat.MOVED):
                     stale.append(f"{rel}:{line}: {name}")
-    assert not stale, "docstrings or messages name paths that do not import (see ecgutils/_compat.py MOVED for where 0.2 " \
-                      "modules went):\n" + "\n".join(stale)
+    assert not stale, "docstrings or messages name paths that do not import, or that warn (see ecgutils/_compat.py " \
+                      "MOVED and ecgutils/data/__init__.py _MOVED for where 0.2 names went):\n" + "\n".join(stale)
 
 
 def test_cross_references_resolve():
