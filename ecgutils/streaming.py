@@ -35,6 +35,11 @@ from ecgutils.models.causal import BLOCK_FRAMES, CausalGRUDetector, CausalLSTMDe
 from ecgutils.models.stream_runner import Blocks, StreamNetwork, advance
 
 
+def _nothing_new(chunk) -> bool:
+    """A chunk that brings no samples (None or empty): a push that changes nothing and answers nothing new."""
+    return chunk is None or np.size(chunk) == 0
+
+
 def _check_chunk(chunk, fs: float) -> np.ndarray:
     try:
         return check_signal(chunk, fs)
@@ -59,8 +64,9 @@ class _Stream:
     _network: StreamNetwork
 
     def push(self, chunk) -> np.ndarray:
-        """Feed the next samples (1-D, mV, at least one); returns the answers decided now."""
-        return self._answers(advance(self._network, [self._feed(chunk)])[0])
+        """Feed the next samples (1-D, mV; None or empty: nothing new); returns the answers decided now."""
+        blocks = self._blocks if _nothing_new(chunk) else self._feed(chunk)
+        return self._answers(advance(self._network, [blocks])[0])
 
     def flush(self) -> np.ndarray:
         """End of the stream: the answers not yet given. Call :meth:`reset` to start another stream."""
@@ -251,7 +257,7 @@ class StreamPool:
         own ``push`` would give them. A bad chunk raises before any stream changes."""
         if len(chunks) != len(self.streams):
             raise ValueError(f"expected one chunk per stream ({len(self.streams)}), got {len(chunks)}")
-        chunks = [None if c is None or np.size(c) == 0 else _check_chunk(c, s.fs) for c, s in zip(chunks, self.streams)]
+        chunks = [None if _nothing_new(c) else _check_chunk(c, s.fs) for c, s in zip(chunks, self.streams)]
         blocks = [s._blocks if c is None else s._blocks.push(c) for c, s in zip(chunks, self.streams)]
         return [s._answers(b) for s, b in zip(self.streams, advance(self._network, blocks))]
 
