@@ -249,7 +249,7 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     checkpoint : path or nn.Module, optional
         ``gru`` only: another detector; default the shipped reference model.
     threshold : float, optional
-        ``gru`` only: the probability a peak must reach; default the model's own (tuned on validation records).
+        ``gru`` only: the probability a peak must reach, in (0, 1); default the model's own (tuned on validation).
     t_wave_check : bool
         ``gru`` only: drop detections that Pan and Tompkins' rule calls T waves
         (:func:`ecgutils.dsp.peaks.reject_t_waves`); default :data:`DETECTOR_T_WAVE_CHECK` (off).
@@ -280,8 +280,9 @@ def detect_r_peaks(signal, *, fs: float, method: str = "gru", checkpoint=None, t
     """
     xs, form = _signals(signal, fs)
     _check_method(method, DETECTORS)
-    if return_confidence and method == "xqrs":
-        raise ValueError("XQRS gives no probability: return_confidence needs method='gru'")
+    if method == "xqrs" and (return_confidence or threshold is not None or checkpoint is not None):
+        raise ValueError("XQRS gives no probability: return_confidence, threshold and checkpoint need method='gru'")
+    threshold = None if threshold is None else peaks.check_threshold(threshold)
     live = [i for i, x in enumerate(xs) if np.ptp(x) >= 1e-6]
     out, conf = [np.zeros(0, dtype=np.int64) for _ in xs], [np.zeros(0, dtype=np.float32) for _ in xs]
     if method == "xqrs":

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker
+from ecgutils.dsp.peaks import PICK_WAIT_FRAMES, CausalPicker, check_threshold
 from ecgutils.dsp.resampling import StreamResampler
 from ecgutils.inference import DETECTOR_T_WAVE_CHECK, check_signal
 from ecgutils.models import calibration, checkpoints
@@ -86,7 +86,7 @@ class StreamingDetector(_Stream):
     checkpoint : path or nn.Module, optional
         A :class:`ecgutils.models.causal.CausalGRUDetector`; default the shipped reference model.
     threshold : float, optional
-        Peak-picking threshold; default the model's own (chosen on validation records).
+        Peak-picking threshold, a probability in (0, 1); default the model's own (chosen on validation records).
     t_wave_check : bool
         Pan and Tompkins' T-wave rule on the causal QRS-band slope after peak picking; default
         :data:`ecgutils.inference.DETECTOR_T_WAVE_CHECK` (off, as for the offline detector).
@@ -106,7 +106,7 @@ class StreamingDetector(_Stream):
         check_signal(np.zeros(1), fs)
         self.fs = float(fs)
         self.model = _model("stream_detector", checkpoint, CausalGRUDetector)
-        self.threshold = self.model.threshold if threshold is None else float(threshold)
+        self.threshold = self.model.threshold if threshold is None else check_threshold(threshold)
         self.t_wave_check = bool(t_wave_check)
         self._network = StreamNetwork(self.model, 1)
         self._calibrate = calibration.calibrator(getattr(self.model, "shipped_role", None))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgutils import inference
+from ecgutils import StreamingDetector, inference
 from ecgutils.models import checkpoints
 from ecgutils import models
 from ecgutils.dsp import peaks
@@ -108,6 +108,25 @@ def test_threshold_comes_from_the_model_unless_given():
     assert len(inference.detect_r_peaks(sig, fs=360, checkpoint=strict)) < len(beats)
     assert len(inference.detect_r_peaks(sig, fs=360, checkpoint=strict, threshold=0.9)) == len(beats)
 
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -1, 85, "0.5", True])
+def test_a_threshold_outside_0_to_1_is_refused_before_any_work(bad):
+    """A threshold of 85 (a percentage) or -1 would silently give no beats or a beat at every maximum."""
+    sig, _ = synthetic_ecg(360 * 5)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        inference.detect_r_peaks(sig, fs=360, checkpoint=AmplitudeDetector(), threshold=bad)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        peaks.peaks_from_probability(np.zeros(100), fs=360, threshold=bad)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        StreamingDetector(fs=360, threshold=bad)
+
+
+def test_options_of_the_gru_alone_are_refused_with_xqrs():
+    sig, _ = synthetic_ecg(360 * 5)
+    for option in (dict(threshold=0.5), dict(checkpoint=AmplitudeDetector()), dict(return_confidence=True)):
+        with pytest.raises(ValueError, match="need method='gru'"):
+            inference.detect_r_peaks(sig, fs=360, method="xqrs", **option)
 
 def test_peak_probability_comes_back_at_fs():
     sig, _ = synthetic_ecg(250 * 12, fs=250)

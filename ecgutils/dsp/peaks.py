@@ -25,6 +25,25 @@ T_WAVE_WINDOW_S, T_WAVE_SLOPE_RATIO = 0.36, 0.5
 PICK_WAIT_FRAMES = 2
 
 
+def check_threshold(threshold) -> float:
+    """A peak-picking threshold: a probability strictly between 0 and 1, as a float; else ``ValueError``.
+
+    Examples
+    --------
+    >>> check_threshold(0.85)
+    0.85
+    >>> check_threshold(85)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: threshold is the probability a peak must reach, strictly between 0 and 1; got 85. ...
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) \
+            or not 0.0 < float(threshold) < 1.0:
+        raise ValueError("threshold is the probability a peak must reach, strictly between 0 and 1; got "
+                         f"{threshold!r}. Leave it None for the model's own (chosen on validation records)")
+    return float(threshold)
+
+
 def peaks_from_probability(prob: np.ndarray, *, fs: float, threshold: float = 0.5, refine_s: float = REFINE_S
                            ) -> np.ndarray:
     """Peak picking: local maxima of ``prob`` above ``threshold`` at least 200 ms apart.
@@ -54,7 +73,7 @@ def peaks_from_probability(prob: np.ndarray, *, fs: float, threshold: float = 0.
     array([201, 600])
     """
     prob = np.asarray(prob, dtype=np.float64)
-    peaks, _ = sps.find_peaks(prob, height=threshold, distance=max(1, int(REFRACTORY_S * fs)))
+    peaks, _ = sps.find_peaks(prob, height=check_threshold(threshold), distance=max(1, int(REFRACTORY_S * fs)))
     refine = int(round(refine_s * fs))
     if refine and len(peaks):
         offsets = np.arange(-refine, refine + 1)
@@ -180,7 +199,7 @@ class CausalPicker:
 
     def __init__(self, frame: int, *, fs: float, threshold: float, wait: int = PICK_WAIT_FRAMES,
                  t_wave_check: bool = False):
-        self.frame, self.fs, self.threshold, self.wait = frame, fs, float(threshold), wait
+        self.frame, self.fs, self.threshold, self.wait = frame, fs, check_threshold(threshold), wait
         self.refractory = REFRACTORY_S * fs  # model samples
         self.prob = np.full(wait, -np.inf)  # frames from self.first - wait on
         self.first = 0  # the next frame to decide
