@@ -24,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("out_dir", help="folder for <name>.csv (created if missing)")
     a.add_argument("--fs", type=float, default=None,
                    help="sampling rate of the CSV files, Hz (required for CSV; WFDB headers carry their own)")
-    a.add_argument("--column", default=None, help="CSV column with the signal in mV (default: the first numeric)")
+    a.add_argument("--column", default=None, help="CSV column with the signal in mV (default: the first numeric); "
+                   "its index (0, 1, ...) for CSVs without a header row")
     a.add_argument("--lead", default="MLII", help="WFDB signal name (default MLII)")
     a.add_argument("--jobs", type=int, default=-1, help="local worker processes (default -1: one per core)")
     a.add_argument("--scheduler", default=None,

@@ -114,8 +114,10 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
     fs : float or None
         Required: the sampling rate of a CSV, Hz; ``None`` for a WFDB record, whose header gives it (a number must
         then agree with the header).
-    column : str, optional
-        CSV column holding the signal in mV (default: the first numeric column that is not a time column).
+    column : str or int, optional
+        CSV column holding the signal in mV (default: the first numeric column that is not a time column). A CSV
+        without a header row (its first line is numbers) has columns 0, 1, ...: one column is the signal, of
+        several name one.
     lead : str
         WFDB signal name.
 
@@ -129,7 +131,17 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
     if source.suffix.lower() == ".csv":
         if fs is None:
             raise ValueError(f"{source.name} is a CSV: pass its sampling rate, fs=<Hz>")
-        df = pd.read_csv(source)
+        first = pd.read_csv(source, header=None, nrows=1)
+        headerless = all(pd.api.types.is_numeric_dtype(first[c]) for c in first.columns)  # line 1 is samples
+        df = pd.read_csv(source, header=None if headerless else "infer")
+        if headerless:
+            if column is None and df.shape[1] > 1:
+                raise ValueError(f"{source.name} has no header row and {df.shape[1]} columns: pass column=<index> "
+                                 "of the signal (0 is the first)")
+            if column is not None and not str(column).isdigit():
+                raise ValueError(f"{source.name} has no header row, so no column names: pass column=<index> (0 is "
+                                 "the first)")
+            column = None if column is None else int(column)
         if column is None:
             numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
                        and not str(c).lower().startswith(("time", "t_", "sample"))]
@@ -148,7 +160,7 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
 
 
 def export_recording(source: str | Path, out: str | Path, *, fs: float | None, column: str | None = None,
-                     lead: str = "MLII", denoiser=None, detector=None) -> pd.DataFrame:
+                     lead: str = "MLII", denoiser=None, detector=None, overwrite: bool = False) -> pd.DataFrame:
     """Denoise a recording, detect its R-peaks and write the sample-level CSV.
 
     Parameters
@@ -163,6 +175,8 @@ def export_recording(source: str | Path, out: str | Path, *, fs: float | None, c
         As :func:`read_signal`.
     denoiser, detector : path or nn.Module, optional
         Default: the shipped reference models.
+    overwrite : bool
+        Replace ``out`` if it exists (never the recording itself); default: refuse.
 
     Returns
     -------
@@ -171,6 +185,12 @@ def export_recording(source: str | Path, out: str | Path, *, fs: float | None, c
         detector on the denoised signal), ``quality`` (the input's, per second: :func:`signal_quality`); at the
         CSV's rate, or at 360 Hz for a WFDB record (resampled if it had another rate).
     """
+    out, src = Path(out), Path(source)
+    own = [src] if src.suffix.lower() == ".csv" else [src.with_suffix(ext) for ext in (".hea", ".dat")]
+    if out.exists() and any(p.exists() and out.samefile(p) for p in own):
+        raise ValueError(f"{out} is the recording itself: write the export under another name")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists: pass overwrite=True to replace it, or choose another name")
     x, fs = read_signal(source, fs=fs, column=column, lead=lead)
     y = denoise(x, fs=fs, checkpoint=denoiser)
     peaks, conf = detect_r_peaks(y, fs=fs, checkpoint=detector, return_confidence=True)

@@ -88,3 +88,39 @@ def test_summary_metrics_gathers_every_task():
     assert s.task.tolist() == ["denoising", "R-peak detection", "R-peak detection", "window classification"]
     assert s.case.tolist()[1:3] == ["DS2 clean (ec57)", "NSTDB @ 6 dB"]
     assert s.loc[1, "F1 (%)"] == 99.8 and s.loc[3, "ROC-AUC"] == 0.999
+
+
+def test_a_csv_without_a_header_row_keeps_its_first_sample(tmp_path):
+    sig, _ = synthetic_ecg(250 * 4, fs=250)
+    np.savetxt(tmp_path / "bare.csv", sig)  # numbers from the first line: pandas would take line 1 for the names
+    x, _ = export.read_signal(tmp_path / "bare.csv", fs=250)
+    np.testing.assert_allclose(x, sig, atol=1e-6)
+    np.savetxt(tmp_path / "two.csv", np.stack([np.arange(len(sig)) / 250, sig], 1), delimiter=",")
+    with pytest.raises(ValueError, match="no header row and 2 columns: pass column=<index>"):
+        export.read_signal(tmp_path / "two.csv", fs=250)  # time or signal: not guessed
+    for column in (1, "1"):  # the command line passes a string
+        np.testing.assert_allclose(export.read_signal(tmp_path / "two.csv", fs=250, column=column)[0], sig, atol=1e-6)
+    with pytest.raises(ValueError, match="no column names"):
+        export.read_signal(tmp_path / "two.csv", fs=250, column="ecg")
+
+
+def test_export_recording_overwrites_nothing_unless_told_and_never_the_recording(tmp_path, identity_denoiser):
+    den, det = identity_denoiser, AmplitudeDetector()
+    sig, _ = synthetic_ecg(250 * 12, fs=250)
+    src, out = tmp_path / "mine.csv", tmp_path / "out.csv"
+    pd.DataFrame({"ecg": sig}).to_csv(src, index=False)
+    export.export_recording(src, out, fs=250, denoiser=den, detector=det)
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        export.export_recording(src, out, fs=250, denoiser=den, detector=det)
+    assert out.read_bytes() == before
+    out.write_text("something else")
+    export.export_recording(src, out, fs=250, denoiser=den, detector=det, overwrite=True)
+    assert out.read_bytes() == before
+    original = src.read_bytes()
+    with pytest.raises(ValueError, match="the recording itself"):
+        export.export_recording(src, src, fs=250, denoiser=den, detector=det, overwrite=True)
+    rec = write_record(tmp_path / "wfdb", "rec1")
+    with pytest.raises(ValueError, match="the recording itself"):
+        export.export_recording(rec, f"{rec}.hea", fs=None, denoiser=den, detector=det, overwrite=True)
+    assert src.read_bytes() == original and export.read_signal(rec, fs=None)[0].size == 3600
