@@ -125,7 +125,7 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
     -------
     signal : ndarray, shape (n,), float32, mV
     fs : float
-        Hz: the CSV's, or 360 for a WFDB record (read at the models' rate, :func:`ecgutils.io.records.read_record`).
+        Hz: the CSV's, or the WFDB header's (the models resample inside: no rate is imposed on the recording).
     """
     source = Path(source)
     if source.suffix.lower() == ".csv":
@@ -152,7 +152,7 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
             raise ValueError(f"{source.name} has no column {column!r}; columns: {', '.join(map(str, df.columns))}")
         return df[column].to_numpy(dtype=np.float32), float(fs)
     base = source.with_suffix("") if source.suffix == ".hea" else source
-    rec = read_record(str(base), lead=lead)  # the header gives the rate; other rates come back at 360 Hz
+    rec = read_record(str(base), lead=lead, fs_out=None)  # at the header's rate, as a CSV at its own
     if fs is not None and float(fs) != rec.original_fs:
         raise ValueError(f"{base.name}'s header says {rec.original_fs:g} Hz, not fs={fs:g}: pass fs=None for a WFDB "
                          "record")
@@ -182,8 +182,8 @@ def export_recording(source: str | Path, out: str | Path, *, fs: float | None, c
     -------
     pandas.DataFrame
         ``time_s``, ``noisy_mV`` (the input), ``denoised_mV``, ``R_peak``, ``confidence`` (each peak's, from the
-        detector on the denoised signal), ``quality`` (the input's, per second: :func:`signal_quality`); at the
-        CSV's rate, or at 360 Hz for a WFDB record (resampled if it had another rate).
+        detector on the denoised signal), ``quality`` (the input's, per second: :func:`signal_quality`); one row
+        per sample of the recording, at its own rate (the CSV's ``fs``, or the WFDB header's).
     """
     out, src = Path(out), Path(source)
     own = [src] if src.suffix.lower() == ".csv" else [src.with_suffix(ext) for ext in (".hea", ".dat")]

@@ -3,6 +3,8 @@ import pandas as pd
 import pytest
 
 from ecgutils import export
+from ecgutils.evaluation.metrics import match_beats
+from ecgutils.io import records
 from tests.helpers import AmplitudeDetector, synthetic_ecg, write_record
 
 
@@ -124,3 +126,13 @@ def test_export_recording_overwrites_nothing_unless_told_and_never_the_recording
     with pytest.raises(ValueError, match="the recording itself"):
         export.export_recording(rec, f"{rec}.hea", fs=None, denoiser=den, detector=det, overwrite=True)
     assert src.read_bytes() == original and export.read_signal(rec, fs=None)[0].size == 3600
+
+
+def test_a_wfdb_recording_is_exported_at_its_own_rate(tmp_path, identity_denoiser):
+    rec = write_record(tmp_path / "wfdb", "rec250", n=250 * 12, fs=250.0)
+    assert records.read_record(str(rec), fs_out=None).fs == 250.0
+    out = export.export_recording(rec, tmp_path / "out.csv", fs=None, denoiser=identity_denoiser,
+                                  detector=AmplitudeDetector())
+    beats = records.read_record(str(rec), fs_out=None).beats
+    assert len(out) == 250 * 12 and out.time_s.iloc[1] == pytest.approx(1 / 250, abs=1e-6)  # one row per sample
+    assert match_beats(beats, np.flatnonzero(out.R_peak.to_numpy()), fs=250)["tp"] == len(beats)

@@ -33,7 +33,7 @@ class Record:
     signal : ndarray, shape (n_samples,), float32
         The lead, in mV, at ``fs``.
     fs : float
-        Sampling rate in Hz (360 after any resampling).
+        Sampling rate in Hz (360 after any resampling, unless read with ``fs_out=None``).
     beats : ndarray, shape (n_beats,), int64
         Sample indices of the reference beats (R-peak fiducial points), sorted.
     symbols : ndarray, shape (n_beats,), str
@@ -68,9 +68,10 @@ def read_record(
     db: str = "mitdb",
     lead: str = "MLII",
     nan_policy: str = "raise",
+    fs_out: float | None = FS,
     **fetch_kwargs,
 ) -> Record:
-    """Read one lead of a record, in mV at 360 Hz, with its reference beats.
+    """Read one lead of a record, in mV at 360 Hz (or at its own rate), with its reference beats.
 
     Parameters
     ----------
@@ -82,13 +83,16 @@ def read_record(
         Signal name to read; MLII by default (record 114 has it on channel 1: leads are chosen by name).
     nan_policy : {"raise", "interpolate"}
         What to do with missing (NaN) samples.
+    fs_out : float or None
+        The rate to return, Hz: the models' 360 by default (another file rate is resampled, with a warning);
+        ``None``: the file's own (a user's recording exported at its own rate).
     **fetch_kwargs
         ``data_dir``, ``mirror``, ``download``: passed to :func:`fetch_record`.
 
     Returns
     -------
     Record
-        Signal in mV resampled to 360 Hz if needed (with a warning), beats as sample indices at 360 Hz.
+        Signal in mV at ``fs_out`` (resampled if needed, with a warning), beats as sample indices at that rate.
     """
     if nan_policy not in ("raise", "interpolate"):
         raise ValueError(f"unknown nan_policy {nan_policy!r}; valid options: raise, interpolate")
@@ -120,16 +124,17 @@ def read_record(
     sig = _handle_nan(sig, path.name, nan_policy)
     beats, symbols = _read_beats(path)
     fs0 = float(rec.fs)
-    if fs0 != FS:
-        warnings.warn(f"{path.name}: resampled from {fs0:g} Hz to {FS} Hz", stacklevel=2)
-        sig = resample(sig, fs_in=fs0, fs_out=FS)
-        beats = np.round(beats * FS / fs0).astype(np.int64)
+    fs1 = fs0 if fs_out is None else float(fs_out)
+    if fs0 != fs1:
+        warnings.warn(f"{path.name}: resampled from {fs0:g} Hz to {fs1:g} Hz", stacklevel=2)
+        sig = resample(sig, fs_in=fs0, fs_out=fs1)
+        beats = np.round(beats * fs1 / fs0).astype(np.int64)
         keep = beats < len(sig)
         beats, symbols = beats[keep], symbols[keep]
     return Record(
         name=path.name,
         signal=sig.astype(np.float32),
-        fs=float(FS),
+        fs=fs1,
         beats=beats,
         symbols=symbols,
         lead=lead,
