@@ -152,7 +152,7 @@ def read_signal(source: str | Path, *, fs: float | None, column: str | None = No
             raise ValueError(f"{source.name} has no column {column!r}; columns: {', '.join(map(str, df.columns))}")
         return df[column].to_numpy(dtype=np.float32), float(fs)
     base = source.with_suffix("") if source.suffix == ".hea" else source
-    rec = read_record(str(base), lead=lead, fs_out=None)  # at the header's rate, as a CSV at its own
+    rec = read_record(str(base), lead=lead, keep_rate=True)  # at the header's rate, as a CSV at its own
     if fs is not None and float(fs) != rec.original_fs:
         raise ValueError(f"{base.name}'s header says {rec.original_fs:g} Hz, not fs={fs:g}: pass fs=None for a WFDB "
                          "record")

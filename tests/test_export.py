@@ -130,9 +130,9 @@ def test_export_recording_overwrites_nothing_unless_told_and_never_the_recording
 
 def test_a_wfdb_recording_is_exported_at_its_own_rate(tmp_path, identity_denoiser):
     rec = write_record(tmp_path / "wfdb", "rec250", n=250 * 12, fs=250.0)
-    assert records.read_record(str(rec), fs_out=None).fs == 250.0
+    assert records.read_record(str(rec), keep_rate=True).fs == 250.0
     out = export.export_recording(rec, tmp_path / "out.csv", fs=None, denoiser=identity_denoiser,
                                   detector=AmplitudeDetector())
-    beats = records.read_record(str(rec), fs_out=None).beats
+    beats = records.read_record(str(rec), keep_rate=True).beats
     assert len(out) == 250 * 12 and out.time_s.iloc[1] == pytest.approx(1 / 250, abs=1e-6)  # one row per sample
     assert match_beats(beats, np.flatnonzero(out.R_peak.to_numpy()), fs=250)["tp"] == len(beats)

@@ -33,7 +33,7 @@ class Record:
     signal : ndarray, shape (n_samples,), float32
         The lead, in mV, at ``fs``.
     fs : float
-        Sampling rate in Hz (360 after any resampling, unless read with ``fs_out=None``).
+        Sampling rate in Hz (360 after any resampling, unless read with ``keep_rate=True``).
     beats : ndarray, shape (n_beats,), int64
         Sample indices of the reference beats (R-peak fiducial points), sorted.
     symbols : ndarray, shape (n_beats,), str
@@ -68,7 +68,7 @@ def read_record(
     db: str = "mitdb",
     lead: str = "MLII",
     nan_policy: str = "raise",
-    fs_out: float | None = FS,
+    keep_rate: bool = False,
     **fetch_kwargs,
 ) -> Record:
     """Read one lead of a record, in mV at 360 Hz (or at its own rate), with its reference beats.
@@ -83,16 +83,16 @@ def read_record(
         Signal name to read; MLII by default (record 114 has it on channel 1: leads are chosen by name).
     nan_policy : {"raise", "interpolate"}
         What to do with missing (NaN) samples.
-    fs_out : float or None
-        The rate to return, Hz: the models' 360 by default (another file rate is resampled, with a warning);
-        ``None``: the file's own (a user's recording exported at its own rate).
+    keep_rate : bool
+        Return the file's own rate (a user's recording, exported at its own rate); default: resample any other rate
+        to the models' 360 Hz, with a warning.
     **fetch_kwargs
         ``data_dir``, ``mirror``, ``download``: passed to :func:`fetch_record`.
 
     Returns
     -------
     Record
-        Signal in mV at ``fs_out`` (resampled if needed, with a warning), beats as sample indices at that rate.
+        Signal in mV at 360 Hz (or its own rate with ``keep_rate``), beats as sample indices at that rate.
     """
     if nan_policy not in ("raise", "interpolate"):
         raise ValueError(f"unknown nan_policy {nan_policy!r}; valid options: raise, interpolate")
@@ -124,7 +124,7 @@ def read_record(
     sig = _handle_nan(sig, path.name, nan_policy)
     beats, symbols = _read_beats(path)
     fs0 = float(rec.fs)
-    fs1 = fs0 if fs_out is None else float(fs_out)
+    fs1 = fs0 if keep_rate else float(FS)
     if fs0 != fs1:
         warnings.warn(f"{path.name}: resampled from {fs0:g} Hz to {fs1:g} Hz", stacklevel=2)
         sig = resample(sig, fs_in=fs0, fs_out=fs1)
