@@ -19,9 +19,8 @@ import torch
 from scipy.special import expit
 
 from ecgutils.models import calibration, checkpoints, registry
-from ecgutils.dsp import filters
+from ecgutils.dsp import filters, peaks
 from ecgutils.dsp.quality import quality_features
-from ecgutils.dsp import peaks
 from ecgutils.dsp.overlap import overlap_apply
 from ecgutils.dsp.resampling import resample
 
@@ -57,8 +56,9 @@ def check_signal(signal, fs: float) -> np.ndarray:
         raise ValueError("the signal is empty: pass at least one sample")
     if not np.isfinite(x).all():
         bad = np.flatnonzero(~np.isfinite(x))
-        raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); "
-                         "fill or cut them first (ecgutils.io.records.read_record(..., nan_policy='interpolate'))")
+        raise ValueError(f"the signal has {len(bad)} NaN or infinite samples (first at {bad[0]}); fill or cut them "
+                         "first (e.g. pandas' Series.interpolate(); a WFDB record: "
+                         "ecgutils.io.records.read_record(..., nan_policy='interpolate'))")
     return x.astype(np.float32)
 
 
