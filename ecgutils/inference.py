@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from ecgutils.models import calibration, checkpoints, registry
 from ecgutils.dsp import filters, peaks
-from ecgutils.dsp.quality import quality_features
+from ecgutils.dsp.quality import flat_seconds, quality_features
 from ecgutils.dsp.overlap import overlap_apply
 from ecgutils.dsp.resampling import resample
 
@@ -306,15 +306,15 @@ def signal_quality(signal, *, fs: float) -> np.ndarray:
     agreement, a QRS slope that flags T waves taken for R-peaks, the baseline swing over the QRS amplitude, each
     beat's difference from its most similar neighbour) through a map fitted on validation records
     (:mod:`ecgutils.models.calibration`). On the NSTDB test half it separates the noisy seconds from the clean ones
-    with ROC-AUC 0.96 (README *Results*). Returns float32, shape
-    (ceil(n_samples / fs),): each second's quality (the last possibly partial); a list for many signals.
+    with ROC-AUC 0.96 (README *Results*); a flat second (no ECG) gets 0: :func:`~ecgutils.dsp.quality.flat_seconds`.
+    Returns float32, shape (ceil(n_samples / fs),): each second's quality (the last possibly partial); a list for many.
     """
     xs, form = _signals(signal, fs)
     model = checkpoints.resolve("detector", None)
     out = []
     for x, (found, _, prob) in zip(xs, _gru_beats(xs, fs, model, model.threshold, True, DETECTOR_HIGHPASS_HZ)):
         xm, beats = _at_model_rate(x, fs, model), np.round(found * model.fs / fs).astype(np.int64)
-        q = calibration.quality(quality_features(xm, prob, beats, fs=model.fs))
+        q = calibration.quality(quality_features(xm, prob, beats, fs=model.fs)) * ~flat_seconds(xm, beats, fs=model.fs)
         out.append(_fit_length(q, -(-len(x) // int(round(fs)))))
     return _as_given(out, form, stack=False)
 

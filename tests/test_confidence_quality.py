@@ -10,7 +10,7 @@ import pytest
 
 from ecgutils import export
 from ecgutils.dsp.filters import ecg_highpass
-from ecgutils.dsp.quality import FEATURES, neighbour_residual, quality_features
+from ecgutils.dsp.quality import FEATURES, flat_seconds, neighbour_residual, quality_features
 from ecgutils.evaluation import robustness
 from ecgutils.evaluation.metrics import expected_calibration_error, match_beats
 from ecgutils.inference import detect_r_peaks, peak_probability, signal_quality
@@ -94,6 +94,19 @@ def test_quality_is_in_range_and_lower_on_a_noisy_segment():
     assert np.median(q_noisy) < np.median(q_clean) - 0.3
     assert signal_quality(x[:1000], fs=250).shape == (4,)  # ceil(1000 / 250)
 
+
+
+@pytest.mark.parametrize("hold", ["last value", "zeros"])
+def test_a_flat_stretch_has_quality_0_and_the_rest_keeps_its_quality(hold):
+    """A lead off: the recorder holds its last value (or writes zeros) for 10 s. The fitted features judge beats and
+    saw nothing wrong in a stretch without any (quality 0.6-0.99 before session 23)."""
+    x, _ = synthetic_ecg(360 * 40, fs=360)
+    off = x.copy()
+    off[360 * 15:360 * 25] = off[360 * 15] if hold == "last value" else 0.0
+    q, q_off = signal_quality([x, off], fs=360)
+    assert np.all(q_off[16:24] == 0) and q_off.dtype == np.float32  # the edge seconds hold the step's transient
+    assert np.allclose(q_off[:12], q[:12], atol=0.05) and np.allclose(q_off[28:], q[28:], atol=0.05)
+    assert not flat_seconds(x, detect_r_peaks(x, fs=360), fs=360).any()  # an ECG's quietest second is not flat
 
 def test_quality_flags_t_waves_taken_for_r_peaks_and_a_large_baseline_swing():
     from ecgutils.io.records import read_record

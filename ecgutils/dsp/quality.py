@@ -31,6 +31,10 @@ FEATURES = ("ambiguity", "template", "qrs_slope", "baseline", "residual")
 RESIDUAL_SPAN_S = (0.25, 0.45)
 RESIDUAL_NEIGHBOURS = 10
 RESIDUAL_SMOOTH_S = 5
+#: :func:`flat_seconds`: a second whose 0.5-40 Hz peak-to-peak is at most this fraction of the lead's median QRS
+#: amplitude holds no ECG. Half the smallest such fraction of any second on either lead of the training and
+#: validation records (2 %, record 116; session 23): a design rule, not fitted.
+FLAT_RATIO = 0.01
 
 
 def _beat_windows(x: np.ndarray, peaks: np.ndarray, half: int) -> np.ndarray:
@@ -158,3 +162,43 @@ def _residual_per_second(bp, peaks, qrs_amp, centres, *, n_sec: int, step: int, 
     rms = np.interp(centres, centres[covered], rms)  # seconds no beat's span reaches: from their neighbours
     out = np.log10(np.maximum(rms, 1e-4) / np.maximum(np.interp(centres, peaks, qrs_amp), 1e-3))
     return uniform_filter1d(out, RESIDUAL_SMOOTH_S, mode="nearest")
+
+
+def flat_seconds(x: np.ndarray, peaks: np.ndarray, *, fs: float, ratio: float = FLAT_RATIO) -> np.ndarray:
+    """The seconds of a lead that hold no ECG: flat, as when a lead is off and the recorder holds a value or writes
+    zeros. :func:`ecgutils.inference.signal_quality` gives them quality 0 (the fitted features, made to judge beats,
+    see nothing wrong in a stretch without any).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        The lead, mV, at ``fs``.
+    peaks : ndarray of int
+        Detected beats, samples: their median 0.5-40 Hz peak-to-peak (within 50 ms) is the QRS amplitude; without
+        beats, the largest peak-to-peak of any second stands in for it.
+    fs : float
+        Hz.
+    ratio : float
+        :data:`FLAT_RATIO`.
+
+    Returns
+    -------
+    ndarray of bool, shape (ceil(n_samples / fs),)
+
+    Examples
+    --------
+    >>> x = np.zeros(3600); x[180::360] = 1.0; x[1800:2880] = 0.0  # one 1 mV spike a second, then 3 s of nothing
+    >>> flat_seconds(x, np.flatnonzero(x), fs=360).astype(int)
+    array([0, 0, 0, 0, 0, 1, 1, 1, 0, 0])
+    """
+    bp = ecg_bandpass(np.asarray(x, dtype=np.float64), fs=fs).astype(np.float64)
+    step = int(round(fs))
+    n_sec = -(-len(bp) // step)
+    per_second = np.full(n_sec * step, np.nan)
+    per_second[: len(bp)] = bp
+    per_second = per_second.reshape(n_sec, step)
+    ptp = np.nanmax(per_second, axis=1) - np.nanmin(per_second, axis=1)
+    peaks = np.asarray(peaks, dtype=np.int64)
+    peaks = peaks[(peaks >= 0) & (peaks < len(bp))]
+    qrs = np.median(np.ptp(_beat_windows(bp, peaks, int(round(0.05 * fs))), axis=1)) if len(peaks) else ptp.max()
+    return ptp <= ratio * qrs
