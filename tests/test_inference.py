@@ -239,3 +239,14 @@ def test_predict_outputs_do_not_depend_on_the_batch(role):
     assert inference.INFERENCE_BATCH < len(x)
     np.testing.assert_allclose(inference.predict(model, x), one_call, rtol=0, atol=1e-5)
     np.testing.assert_allclose(inference.predict(model, x, batch_size=5), one_call, rtol=0, atol=1e-5)
+
+
+def test_a_filter_that_cannot_exist_at_the_rate_says_why():
+    """scipy's own message named neither the cut-off's role nor a way out (and fs=360 for the user's 50 Hz)."""
+    sig, _ = synthetic_ecg(50 * 20, fs=50)
+    with pytest.raises(ValueError, match=r"\(25 Hz at fs=50 Hz\); got 40 Hz: the signal is sampled too slowly"):
+        inference.denoise(sig, fs=50, method="bandpass")
+    assert inference.denoise(sig, fs=50).shape == sig.shape  # the models resample inside: 50 Hz is fine for them
+    for cutoff in (-1, 0, 1000):
+        with pytest.raises(ValueError, match=f"got {cutoff:g} Hz$"):
+            inference.detect_r_peaks(sig, fs=50, checkpoint=AmplitudeDetector(), highpass_hz=cutoff)

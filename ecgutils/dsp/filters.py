@@ -8,6 +8,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
+from ecgutils.constants import FS
+
 #: Classical denoisers :func:`ecg_clean` knows.
 METHODS = ("bandpass", "identity")
 
@@ -19,7 +21,17 @@ def butter_sos(order: int, cutoff_hz, btype: str, *, fs: float) -> np.ndarray:
 
     >>> butter_sos(2, (5.0, 15.0), "bandpass", fs=360).shape
     (2, 6)
+    >>> butter_sos(4, (0.5, 40.0), "bandpass", fs=50)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: a filter cut-off must lie between 0 and half the sampling rate (25 Hz at fs=50 Hz); got 40 Hz...
     """
+    for c in map(float, np.atleast_1d(cutoff_hz)):
+        if not 0 < c < float(fs) / 2:
+            slow = (": the signal is sampled too slowly for it; resample it first (ecgutils.dsp.resampling.resample)"
+                    " or use a model, which resamples to 360 Hz inside") if 0 < c < FS / 2 else ""
+            raise ValueError(f"a filter cut-off must lie between 0 and half the sampling rate ({float(fs) / 2:g} Hz at "
+                             f"fs={float(fs):g} Hz); got {c:g} Hz{slow}")
     return _butter(int(order), cutoff_hz, btype, float(fs)).copy()
 
 
