@@ -158,3 +158,51 @@ def test_the_readmes_look_ahead_table_repeats_the_shipped_reference_rows():
                 assert float(value) == pytest.approx(expected, abs=0.005), (case, lookahead, level)
                 compared += 1
     assert compared == 28, "every look-ahead at DS2 clean and the six NSTDB levels"
+
+
+def _layout_rows() -> dict[str, set[str]]:
+    """The README's layout table: each subpackage (``training/`` ...) and the modules its row names."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("| layer | modules | job |"):]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        layer, modules = [cell.strip() for cell in line.strip("|").split("|")[:2]]
+        if layer.endswith("/`"):
+            rows[layer.strip("`/")] = {m for m in re.findall(r"`([\w/]+)`", modules) if not m.endswith("/")}
+    return rows
+
+
+def test_the_readmes_layout_table_names_every_module_of_each_subpackage():
+    rows = _layout_rows()
+    packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+    assert sorted(rows) == packages, "the README's layout table has one row per subpackage"
+    for name in packages:
+        modules = {p.stem for p in (PACKAGE / name).glob("*.py") if p.stem != "__init__"}
+        assert rows[name] == modules, f"README layout row {name}/: missing {sorted(modules - rows[name])}, " \
+                                      f"gone {sorted(rows[name] - modules)}"
+
+
+def _anchors(path: Path) -> set[str]:
+    """The anchors a Markdown file offers: ``<a id="...">`` and GitHub's slugs of its headings."""
+    text = path.read_text()
+    slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+             for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    return slugs | set(re.findall(r'<a id="([^"]+)"></a>', text))
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/history.md", "docs/choices.md", "docs/results/README.md"])
+def test_links_to_the_projects_files_and_anchors_resolve(doc):
+    source = ROOT / doc
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text()):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        file, _, anchor = target.partition("#")
+        path = (source.parent / file) if file else source
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and anchor not in _anchors(path):
+            broken.append(f"{target}: no such anchor")
+    assert not broken, f"{doc} links to:\n" + "\n".join(broken)
