@@ -206,3 +206,11 @@ def test_links_to_the_projects_files_and_anchors_resolve(doc):
         elif anchor and anchor not in _anchors(path):
             broken.append(f"{target}: no such anchor")
     assert not broken, f"{doc} links to:\n" + "\n".join(broken)
+
+
+def test_the_protocol_copy_agrees_with_the_shared_protocol():
+    shared = ROOT.parent / "shared" / "EVALUATION.md"
+    if not shared.exists():
+        pytest.skip("no ../shared/EVALUATION.md beside the project (only the reference machine and CI have it)")
+    copy = (ROOT / "docs" / "evaluation_protocol.md").read_text()
+    assert copy.split("-->\n\n", 1)[1] == shared.read_text(), "docs/evaluation_protocol.md: copy ../shared/EVALUATION.md"
