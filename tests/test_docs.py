@@ -213,4 +213,4 @@ def test_the_protocol_copy_agrees_with_the_shared_protocol():
     if not shared.exists():
         pytest.skip("no ../shared/EVALUATION.md beside the project (only the reference machine and CI have it)")
     copy = (ROOT / "docs" / "evaluation_protocol.md").read_text()
-    assert copy.split("-->\n\n", 1)[1] == shared.read_text(), "copy ../shared/EVALUATION.md to docs/evaluation_protocol.md"
+    assert copy.split("-->\n\n", 1)[1] == shared.read_text(), "copy ../shared/EVALUATION.md to docs/"
